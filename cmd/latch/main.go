@@ -1,0 +1,170 @@
+// Command latch is the Latch identity server and its operator tools.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/config"
+	"github.com/latchhq/latch/internal/projects"
+	"github.com/latchhq/latch/internal/server"
+	"github.com/latchhq/latch/internal/store/sqlstore"
+	"github.com/latchhq/latch/internal/tenant"
+)
+
+const usage = `latch: a self-hosted identity server speaking the Stytch API.
+
+Usage:
+  latch serve [--data-dir DIR] [--listen HOST:PORT] [--database-url URL] [--tls auto|off] ...
+  latch projects create --name NAME [--vertical consumer|b2b] [--environment test|live] [--data-dir DIR | --database-url URL] [--json]
+  latch projects redirect-urls add --project ID --type login|signup|invite|reset_password|discovery --url URL [--default] [--data-dir DIR | --database-url URL]
+
+Run "latch serve -h" for every server flag.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "latch:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout *os.File, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "projects":
+		if len(args) >= 2 && args[1] == "create" {
+			return projectsCreate(args[2:], stdout)
+		}
+		if len(args) >= 3 && args[1] == "redirect-urls" && args[2] == "add" {
+			return redirectURLAdd(args[3:], stdout)
+		}
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func serve(args []string, stdout *os.File, stderr io.Writer) error {
+	cfg := config.Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(stderr, opts)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return server.Serve(ctx, cfg, slog.New(h), stdout)
+}
+
+// storeFlags are the flags every operator command uses to find the data.
+type storeFlags struct{ dataDir, databaseURL string }
+
+func (s *storeFlags) bind(fs *flag.FlagSet) {
+	def := config.Default()
+	dd := def.DataDir
+	if v := os.Getenv("LATCH_DATA_DIR"); v != "" {
+		dd = v
+	}
+	fs.StringVar(&s.dataDir, "data-dir", dd, "data directory of the server (LATCH_DATA_DIR)")
+	fs.StringVar(&s.databaseURL, "database-url", os.Getenv("LATCH_DATABASE_URL"), "postgres://... (LATCH_DATABASE_URL)")
+}
+
+func (s *storeFlags) open(ctx context.Context) (*sqlstore.Store, error) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.DatabaseURL = s.dataDir, s.databaseURL
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return sqlstore.Open(ctx, cfg.DatabaseOrSQLite())
+}
+
+func projectsCreate(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("projects create", flag.ContinueOnError)
+	var sf storeFlags
+	sf.bind(fs)
+	name := fs.String("name", "", "project name")
+	vertical := fs.String("vertical", "consumer", "consumer or b2b")
+	env := fs.String("environment", "test", "test or live")
+	asJSON := fs.Bool("json", false, "print the credentials as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := projects.New(st, clock.System{}).Create(ctx, *name, tenant.Vertical(*vertical), tenant.Environment(*env))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(c)
+	}
+	fmt.Fprintf(stdout, "project_id:   %s\nsecret:       %s\npublic_token: %s\nenvironment:  %s\nvertical:     %s\n",
+		c.ProjectID, c.Secret, c.PublicToken, c.Environment, c.Vertical)
+	if sf.databaseURL == "" {
+		fmt.Fprintf(stdout, "data dir:     %s\n", filepath.Clean(sf.dataDir))
+	}
+	return nil
+}
+
+func redirectURLAdd(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("projects redirect-urls add", flag.ContinueOnError)
+	var sf storeFlags
+	sf.bind(fs)
+	project := fs.String("project", "", "project id")
+	typ := fs.String("type", "login", "login, signup, invite, reset_password or discovery")
+	url := fs.String("url", "", "the redirect URL, matched exactly")
+	isDefault := fs.Bool("default", false, "make it the default of its type")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch *typ {
+	case "login", "signup", "invite", "reset_password", "discovery":
+	default:
+		return fmt.Errorf("unknown redirect URL type %q", *typ)
+	}
+	ctx := context.Background()
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := projects.New(st, clock.System{}).AddRedirectURL(ctx, *project, *typ, *url, *isDefault); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "registered %s redirect URL %s\n", *typ, *url)
+	return nil
+}

@@ -1,0 +1,187 @@
+// Package config is Latch's typed configuration: defaults, then LATCH_*
+// environment variables, then flags; validated with every problem reported.
+package config
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything `latch serve` needs.
+type Config struct {
+	DataDir     string
+	Listen      string
+	DatabaseURL string // empty: SQLite at DataDir/latch.db
+	TLS         string // "auto" (generated local CA), "off"
+	TLSCert     string
+	TLSKey      string
+	PublicURL   string // origin emailed links point at; derived from Listen if empty
+	MasterKey   string // hex or base64 of 32 bytes; empty: DataDir/master.key
+	LogLevel    string
+	LogFormat   string // json or text
+	SMTP        SMTP
+	// ShutdownTimeout bounds how long in-flight requests get on SIGTERM.
+	ShutdownTimeout time.Duration
+}
+
+// SMTP configures the SMTP email provider; Host empty means none.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	From     string
+	TLS      string // starttls, implicit, none
+}
+
+// LogValue keeps secrets out of logs.
+func (s SMTP) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("host", s.Host), slog.Int("port", s.Port), slog.String("from", s.From), slog.String("tls", s.TLS))
+}
+
+// Default returns the zero-setup configuration.
+func Default() Config {
+	return Config{
+		DataDir:         "./latch-data",
+		Listen:          "127.0.0.1:4000",
+		TLS:             "auto",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		SMTP:            SMTP{Port: 587, TLS: "starttls"},
+		ShutdownTimeout: 20 * time.Second,
+	}
+}
+
+// Flags binds the serve flags onto fs, with LATCH_* environment values as defaults.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv("LATCH_" + name); ok {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		if v, ok := os.LookupEnv("LATCH_" + name); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+		return def
+	}
+	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", c.DataDir), "directory for the SQLite file, keys and TLS material (LATCH_DATA_DIR)")
+	fs.StringVar(&c.Listen, "listen", env("LISTEN", c.Listen), "HOST:PORT to listen on (LATCH_LISTEN)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", c.DatabaseURL), "postgres://... to use PostgreSQL instead of SQLite (LATCH_DATABASE_URL)")
+	fs.StringVar(&c.TLS, "tls", env("TLS", c.TLS), "auto (generated local CA) or off (plain HTTP behind a proxy) (LATCH_TLS)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("TLS_CERT", c.TLSCert), "PEM certificate file; with --tls-key replaces the generated one (LATCH_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("TLS_KEY", c.TLSKey), "PEM key file (LATCH_TLS_KEY)")
+	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", c.PublicURL), "origin that emailed links point at (LATCH_PUBLIC_URL)")
+	fs.StringVar(&c.MasterKey, "master-key", env("MASTER_KEY", c.MasterKey), "32-byte key (hex or base64) sealing secrets at rest; default DATA_DIR/master.key (LATCH_MASTER_KEY)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", c.LogLevel), "debug, info, warn or error (LATCH_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", c.LogFormat), "text or json (LATCH_LOG_FORMAT)")
+	fs.StringVar(&c.SMTP.Host, "smtp-host", env("SMTP_HOST", c.SMTP.Host), "SMTP server host; enables email delivery for live projects (LATCH_SMTP_HOST)")
+	fs.IntVar(&c.SMTP.Port, "smtp-port", envInt("SMTP_PORT", c.SMTP.Port), "SMTP port (LATCH_SMTP_PORT)")
+	fs.StringVar(&c.SMTP.Username, "smtp-username", env("SMTP_USERNAME", c.SMTP.Username), "SMTP AUTH user (LATCH_SMTP_USERNAME)")
+	fs.StringVar(&c.SMTP.Password, "smtp-password", env("SMTP_PASSWORD", c.SMTP.Password), "SMTP AUTH password; prefer the environment variable (LATCH_SMTP_PASSWORD)")
+	fs.StringVar(&c.SMTP.From, "smtp-from", env("SMTP_FROM", c.SMTP.From), "From address (LATCH_SMTP_FROM)")
+	fs.StringVar(&c.SMTP.TLS, "smtp-tls", env("SMTP_TLS", c.SMTP.TLS), "starttls, implicit or none (LATCH_SMTP_TLS)")
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	if !strings.Contains(c.Listen, ":") {
+		errs = append(errs, fmt.Errorf("--listen %q must be HOST:PORT", c.Listen))
+	}
+	if c.TLS != "auto" && c.TLS != "off" {
+		errs = append(errs, fmt.Errorf("--tls must be auto or off, not %q", c.TLS))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("--database-url must start with postgres:// or postgresql://"))
+	}
+	if c.MasterKey != "" {
+		if _, err := c.masterKeyBytes(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: %v", c.LogLevel, err))
+	}
+	if c.SMTP.Host != "" && c.SMTP.From == "" {
+		errs = append(errs, errors.New("--smtp-from is required with --smtp-host"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) masterKeyBytes() ([]byte, error) {
+	if b, err := hex.DecodeString(c.MasterKey); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(c.MasterKey); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	return nil, errors.New("--master-key must be 32 bytes in hex or base64")
+}
+
+// DatabaseOrSQLite returns the database URL, defaulting to the data dir's SQLite file.
+func (c *Config) DatabaseOrSQLite() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "latch.db")
+}
+
+// LoadMasterKey returns the configured key, or reads (creating on first
+// use) DATA_DIR/master.key.
+func (c *Config) LoadMasterKey() ([]byte, error) {
+	if c.MasterKey != "" {
+		return c.masterKeyBytes()
+	}
+	path := filepath.Join(c.DataDir, "master.key")
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("%s is not a 32-byte hex key", path)
+		}
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	if _, err := randRead(k); err != nil {
+		return nil, err
+	}
+	// O_EXCL: if another process created it meanwhile, use theirs.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return c.LoadMasterKey()
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		return nil, err
+	}
+	return k, f.Sync()
+}

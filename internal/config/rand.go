@@ -1,0 +1,5 @@
+package config
+
+import "crypto/rand"
+
+var randRead = rand.Read

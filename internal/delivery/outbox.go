@@ -1,0 +1,173 @@
+// Package delivery owns outgoing messages: built-in templates, the outbox
+// written in the same transaction as the token a message carries, the
+// worker that delivers it with retries, the providers (dev, SMTP) and the
+// dev outbox API that lets tests read links and codes without a mailbox.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/ids"
+	"github.com/latchhq/latch/internal/store"
+	"github.com/latchhq/latch/internal/tenant"
+)
+
+// Provider delivers one message.
+type Provider interface {
+	Send(ctx context.Context, m *store.OutboxMessage) error
+	// Keeps reports whether the message bodies stay readable after delivery
+	// (the dev provider) or are scrubbed (real providers).
+	Keeps() bool
+}
+
+// PermanentError marks a delivery failure retrying cannot fix.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Dev keeps messages in the outbox for the dev outbox API; nothing leaves.
+type Dev struct{}
+
+func (Dev) Send(context.Context, *store.OutboxMessage) error { return nil }
+func (Dev) Keeps() bool                                      { return true }
+
+// Outbox queues messages and wakes the worker.
+type Outbox struct {
+	clock clock.Clock
+	// EmailProvider is the provider name used for live projects' email;
+	// empty means none is configured and live sends are refused.
+	EmailProvider string
+	wake          chan struct{}
+}
+
+// NewOutbox returns an outbox.
+func NewOutbox(c clock.Clock, emailProvider string) *Outbox {
+	return &Outbox{clock: c, EmailProvider: emailProvider, wake: make(chan struct{}, 1)}
+}
+
+// Email is a message to queue.
+type Email struct {
+	To       string
+	Rendered Rendered
+	Link     string
+	Token    string
+}
+
+// EnqueueEmail writes an email to the outbox inside st (the caller's
+// transaction). Test projects use the dev provider; live projects need a
+// configured real one.
+func (o *Outbox) EnqueueEmail(ctx context.Context, st store.Store, p tenant.Project, e Email) (string, error) {
+	provider := "dev"
+	if !p.IsTest() {
+		if o.EmailProvider == "" {
+			return "", apierr.EmailProviderNotConfigured
+		}
+		provider = o.EmailProvider
+	}
+	now := o.clock.Now()
+	m := &store.OutboxMessage{
+		ProjectID:   p.ID,
+		ID:          ids.New(ids.OutboxMsg, p.Environment),
+		Channel:     "email",
+		Provider:    provider,
+		To:          e.To,
+		Subject:     e.Rendered.Subject,
+		BodyText:    e.Rendered.Text,
+		BodyHTML:    e.Rendered.HTML,
+		Link:        e.Link,
+		Token:       e.Token,
+		Status:      "pending",
+		NextAttempt: now,
+		CreatedAt:   now,
+	}
+	if err := st.EnqueueMessage(ctx, m); err != nil {
+		return "", err
+	}
+	return m.ID, nil
+}
+
+// Wake tells the worker new messages are committed.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Worker delivers outbox messages. On PostgreSQL every replica runs one;
+// leases keep them from sending a message twice.
+type Worker struct {
+	Store     store.Store
+	Outbox    *Outbox
+	Providers map[string]Provider
+	Clock     clock.Clock
+	Log       *slog.Logger
+	// Poll is how often the worker looks for due messages without a wake-up.
+	Poll        time.Duration
+	Lease       time.Duration
+	MaxAttempts int
+}
+
+// Run delivers until ctx is cancelled, then returns after the current batch.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.Poll)
+	defer t.Stop()
+	for {
+		for w.batch(ctx) > 0 && ctx.Err() == nil {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.Outbox.wake:
+		}
+	}
+}
+
+func (w *Worker) batch(ctx context.Context) int {
+	msgs, err := w.Store.LeaseMessages(ctx, w.Clock.Now(), w.Lease, 20)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.Log.Warn("outbox lease failed", "err", err)
+		}
+		return 0
+	}
+	for i := range msgs {
+		w.deliver(context.WithoutCancel(ctx), &msgs[i])
+	}
+	return len(msgs)
+}
+
+func (w *Worker) deliver(ctx context.Context, m *store.OutboxMessage) {
+	p, ok := w.Providers[m.Provider]
+	var err error
+	if !ok {
+		err = &PermanentError{Err: errors.New("provider " + m.Provider + " is not configured")}
+	} else {
+		sendCtx, cancel := context.WithTimeout(ctx, w.Lease/2)
+		err = p.Send(sendCtx, m)
+		cancel()
+	}
+	now := w.Clock.Now()
+	if err == nil {
+		if err := w.Store.MarkSent(ctx, m.ID, now, !p.Keeps()); err != nil {
+			w.Log.Error("outbox mark sent", "message_id", m.ID, "err", err)
+		}
+		return
+	}
+	var perm *PermanentError
+	final := errors.As(err, &perm) || m.Attempts >= w.MaxAttempts
+	// Exponential backoff from 2s, capped at 1h.
+	backoff := time.Duration(math.Min(float64(time.Hour), float64(2*time.Second)*math.Pow(2, float64(m.Attempts-1))))
+	w.Log.Warn("outbox delivery failed", "message_id", m.ID, "provider", m.Provider, "attempt", m.Attempts, "final", final, "err", err)
+	if err := w.Store.MarkFailed(ctx, m.ID, err.Error(), now.Add(backoff), final); err != nil {
+		w.Log.Error("outbox mark failed", "message_id", m.ID, "err", err)
+	}
+}

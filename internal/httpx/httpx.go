@@ -1,0 +1,174 @@
+// Package httpx is the HTTP shell shared by every product: the
+// error-returning handler adapter, JSON decoding and encoding with the Stytch
+// envelope, request ids, and the one place errors become HTTP responses.
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/store"
+	"github.com/latchhq/latch/internal/tenant"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Envelope is embedded in every success response.
+type Envelope struct {
+	StatusCode int    `json:"status_code"`
+	RequestID  string `json:"request_id"`
+}
+
+func (e *Envelope) setEnvelope(status int, id string) {
+	e.StatusCode = status
+	e.RequestID = id
+}
+
+type enveloped interface{ setEnvelope(int, string) }
+
+// HandlerFunc is an http handler that returns its error instead of writing it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Errors adapts HandlerFunc to http.Handler, rendering errors with WriteError.
+func Errors(log *slog.Logger, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, r, log, err)
+		}
+	})
+}
+
+// WriteJSON writes v with status, filling in its envelope when it has one.
+func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if e, ok := v.(enveloped); ok {
+		e.setEnvelope(status, RequestID(r.Context()))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only unmarshalable metadata could get here; the caller's data was validated.
+		b = []byte(`{"status_code":500,"error_type":"internal_server_error"}`)
+		status = http.StatusInternalServerError
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+type errorBody struct {
+	StatusCode   int            `json:"status_code"`
+	RequestID    string         `json:"request_id"`
+	ErrorType    string         `json:"error_type"`
+	ErrorMessage string         `json:"error_message"`
+	ErrorURL     string         `json:"error_url"`
+	ErrorDetails map[string]any `json:"error_details,omitempty"`
+}
+
+// WriteError renders err in Stytch's error envelope. Errors that are not
+// *apierr.Error become a 500 with a fixed message; the cause is logged.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e, ok := apierr.As(err)
+	switch {
+	case ok:
+	case errors.Is(err, store.ErrUnavailable):
+		e = apierr.ServerUnavailable.Wrap(err)
+	case errors.Is(err, context.Canceled):
+		// The client hung up; nothing will read this.
+		e = apierr.ServerUnavailable.Wrap(err)
+	default:
+		e = apierr.InternalServerError.Wrap(err)
+	}
+	if e.Status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "error_type", e.Type, "err", e.Err)
+	}
+	url := "https://stytch.com/docs/api/errors/" + fmt.Sprint(e.Status) + "#" + e.Type
+	if strings.HasPrefix(r.URL.Path, "/v1/b2b/") {
+		url = "https://stytch.com/docs/b2b/api/errors/" + fmt.Sprint(e.Status) + "#" + e.Type
+	}
+	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
+		if s, ok := e.Details["retry_after"]; ok {
+			w.Header().Set("Retry-After", fmt.Sprint(s))
+		}
+	}
+	WriteJSON(w, r, e.Status, errorBody{
+		StatusCode:   e.Status,
+		RequestID:    RequestID(r.Context()),
+		ErrorType:    e.Type,
+		ErrorMessage: e.Msg,
+		ErrorURL:     url,
+		ErrorDetails: e.Details,
+	})
+}
+
+// Decode reads a JSON object body into dst, whatever the Content-Type says
+// (the SDKs always send JSON). An empty body counts as {}.
+// Unknown fields are accepted (SDKs send fields Latch may not use); type
+// errors name the field.
+func Decode(r *http.Request, dst any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return apierr.RequestTooLarge
+		}
+		return apierr.BadRequest.With("The request body could not be read.").Wrap(err)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return apierr.BadRequest.With("The request body must be a JSON object.")
+		}
+		return apierr.InvalidArgument.Withf("%s must be %s, not %s.", field, jsonTypeName(te.Type.Kind().String()), te.Value)
+	case errors.As(err, &se):
+		return apierr.BadRequest.Withf("The request body is not valid JSON (offset %d).", se.Offset)
+	default:
+		var fe interface{ FieldName() string }
+		if errors.As(err, &fe) {
+			return apierr.InvalidArgument.Withf("%s is invalid.", fe.FieldName())
+		}
+		return apierr.BadRequest.Withf("The request body is not valid JSON: %s.", err.Error())
+	}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "int", "int32", "int64", "float64", "float32", "uint", "uint32", "uint64":
+		return "a number"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	}
+	return "of another type"
+}
+
+// ProjectOf returns the authenticated project; routes behind Auth always have one.
+func ProjectOf(r *http.Request) tenant.Project {
+	p, _ := tenant.From(r.Context())
+	return p
+}

@@ -1,0 +1,317 @@
+// Package server is the one place Latch's products are wired together: it
+// opens the store, builds services and handlers, mounts routes, runs the
+// background workers and serves HTTP(S) until told to stop.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/config"
+	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/delivery/smtp"
+	"github.com/latchhq/latch/internal/httpx"
+	"github.com/latchhq/latch/internal/keys"
+	"github.com/latchhq/latch/internal/magiclinks"
+	"github.com/latchhq/latch/internal/projects"
+	"github.com/latchhq/latch/internal/secrets"
+	"github.com/latchhq/latch/internal/sessions"
+	"github.com/latchhq/latch/internal/store"
+	"github.com/latchhq/latch/internal/store/sqlstore"
+	"github.com/latchhq/latch/internal/tenant"
+	"github.com/latchhq/latch/internal/tlsca"
+	"github.com/latchhq/latch/internal/users"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// App is a wired Latch: its store, services and HTTP handler.
+type App struct {
+	Store    store.Store
+	Projects *projects.Service
+	Sessions *sessions.Service
+	Handler  http.Handler
+	Outbox   *delivery.Outbox
+	worker   *delivery.Worker
+	log      *slog.Logger
+	clock    clock.Clock
+}
+
+// Options are what New needs beyond the store.
+type Options struct {
+	Log        *slog.Logger
+	Clock      clock.Clock
+	MasterKey  []byte
+	PublicURL  string
+	Providers  map[string]delivery.Provider // "dev" is always present
+	EmailLive  string                       // provider name for live projects' email, "" for none
+	PollOutbox time.Duration
+}
+
+// New wires every product over st.
+func New(st store.Store, o Options) (*App, error) {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.PollOutbox == 0 {
+		o.PollOutbox = time.Second
+	}
+	sealer, err := secrets.NewSealer(o.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	log := o.Log
+	km := keys.NewManager(st, sealer, o.Clock)
+	projectSvc := projects.New(st, o.Clock)
+	sessionSvc := sessions.New(st, km, o.Clock)
+	userSvc := users.New(st, o.Clock)
+	outbox := delivery.NewOutbox(o.Clock, o.EmailLive)
+	mlSvc := &magiclinks.Service{Store: st, Clock: o.Clock, Outbox: outbox, Sessions: sessionSvc, Redirects: projectSvc, PublicURL: o.PublicURL}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpx.NewMetrics(reg)
+
+	mux := http.NewServeMux()
+	authed := httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc}
+	(&users.Handler{Service: userSvc, Log: log}).Mount(authed)
+	(&sessions.Handler{Service: sessionSvc, Log: log}).Mount(authed, mux)
+	(&magiclinks.Handler{Service: mlSvc, Log: log}).Mount(authed, mux)
+	(&delivery.DevHandler{Store: st, Log: log}).Mount(authed)
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, r, http.StatusOK, &struct {
+			httpx.Envelope
+			Status string `json:"status"`
+		}{Status: "ok"})
+	})
+	mux.Handle("GET /readyz", httpx.Errors(log, func(w http.ResponseWriter, r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			return apierr.ServerUnavailable.With("The database is not reachable.").Wrap(err)
+		}
+		httpx.WriteJSON(w, r, http.StatusOK, &struct {
+			httpx.Envelope
+			Status string `json:"status"`
+		}{Status: "ready"})
+		return nil
+	}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	providers := map[string]delivery.Provider{"dev": delivery.Dev{}}
+	for k, v := range o.Providers {
+		providers[k] = v
+	}
+	return &App{
+		Store:    st,
+		Projects: projectSvc,
+		Sessions: sessionSvc,
+		Handler:  httpx.Shell(log, metrics, mux),
+		Outbox:   outbox,
+		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
+			Poll: o.PollOutbox, Lease: time.Minute, MaxAttempts: 10},
+		log:   log,
+		clock: o.Clock,
+	}, nil
+}
+
+// RunWorkers runs the background workers until ctx ends, then waits for them.
+func (a *App) RunWorkers(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.worker.Run(ctx) }()
+	go func() { defer wg.Done(); a.sweep(ctx) }()
+	wg.Wait()
+}
+
+// sweep deletes expired sessions so the table does not grow without bound.
+func (a *App) sweep(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.Store.DeleteExpiredSessions(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("session sweep failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("swept expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Credentials is what the first start writes to DATA_DIR/credentials.json.
+type Credentials = projects.Created
+
+// Serve runs `latch serve` until ctx is cancelled (SIGTERM), then shuts
+// down gracefully: in-flight requests finish, workers stop.
+func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.File) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	masterKey, err := cfg.LoadMasterKey()
+	if err != nil {
+		return err
+	}
+	st, err := sqlstore.Open(ctx, cfg.DatabaseOrSQLite())
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	scheme := "https"
+	var tlsConf *tls.Config
+	caFile := ""
+	switch {
+	case cfg.TLSCert != "":
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return err
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	case cfg.TLS == "auto":
+		cert, ca, err := tlsca.Ensure(filepath.Join(cfg.DataDir, "tls"), []string{"localhost", "127.0.0.1", "::1", hostOf(ln.Addr())})
+		if err != nil {
+			return err
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		caFile = ca
+	default:
+		scheme = "http"
+	}
+	base := scheme + "://" + ln.Addr().String()
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = base
+	}
+
+	providers := map[string]delivery.Provider{}
+	emailLive := ""
+	if cfg.SMTP.Host != "" {
+		sender, err := smtp.New(smtp.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username,
+			Password: cfg.SMTP.Password, From: cfg.SMTP.From, TLS: smtp.TLSMode(cfg.SMTP.TLS)})
+		if err != nil {
+			return err
+		}
+		providers["smtp"] = delivery.SMTP{Sender: sender}
+		emailLive = "smtp"
+	}
+	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive})
+	if err != nil {
+		return err
+	}
+	creds, err := firstProject(ctx, app, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           app.Handler,
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workersDone := make(chan struct{})
+	go func() { app.RunWorkers(workCtx); close(workersDone) }()
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if tlsConf != nil {
+			serveErr <- srv.ServeTLS(ln, "", "")
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	printBanner(out, base, cfg, creds, caFile, st.Dialect())
+	log.Info("latch serving", "url", base, "database", st.Dialect(), "data_dir", cfg.DataDir, "smtp", cfg.SMTP)
+
+	select {
+	case err := <-serveErr:
+		stopWork()
+		<-workersDone
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopWork()
+	<-workersDone
+	log.Info("stopped")
+	return err
+}
+
+func hostOf(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok && !t.IP.IsUnspecified() {
+		return t.IP.String()
+	}
+	return "localhost"
+}
+
+// firstProject creates the development project on an empty database and
+// writes its credentials; later starts read the file back for the banner.
+func firstProject(ctx context.Context, app *App, dataDir string) (*Credentials, error) {
+	path := filepath.Join(dataDir, "credentials.json")
+	list, err := app.Store.ListProjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > 0 {
+		var c Credentials
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &c) == nil {
+			return &c, nil
+		}
+		return nil, nil
+	}
+	c, err := app.Projects.Create(ctx, "Latch development project", tenant.Consumer, tenant.Test)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func printBanner(out *os.File, base string, cfg config.Config, c *Credentials, caFile, dialect string) {
+	fmt.Fprintf(out, "\nLatch is running at %s (database: %s)\n", base, dialect)
+	if c != nil {
+		fmt.Fprintf(out, "  project_id:  %s\n", c.ProjectID)
+		fmt.Fprintf(out, "  secret:      in %s\n", filepath.Join(cfg.DataDir, "credentials.json"))
+	}
+	if caFile != "" {
+		fmt.Fprintf(out, "  trust the CA: export NODE_EXTRA_CA_CERTS=%s\n", caFile)
+	}
+	fmt.Fprintf(out, "  point the SDK at it: new stytch.Client({ project_id, secret, custom_base_url: %q })\n", base+"/")
+	fmt.Fprintf(out, "  dev outbox:  %s/dev/outbox (Basic auth: project_id / secret)\n\n", base)
+}
+

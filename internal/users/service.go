@@ -1,0 +1,373 @@
+// Package users owns consumer users: create, read, update, delete, search,
+// and removing an email or phone number. Emails and phones are normalised
+// by package contact; every operation is scoped to the calling project.
+package users
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/contact"
+	"github.com/latchhq/latch/internal/ids"
+	"github.com/latchhq/latch/internal/store"
+	"github.com/latchhq/latch/internal/tenant"
+	"github.com/latchhq/latch/internal/wire"
+)
+
+const (
+	maxMetadataBytes = 4096
+	maxNameLen       = 255
+	maxRoles         = 100
+)
+
+var externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9._|-]{1,128}$`)
+
+// Service implements users.
+type Service struct {
+	store store.Store
+	clock clock.Clock
+}
+
+// New returns a users service.
+func New(st store.Store, c clock.Clock) *Service { return &Service{store: st, clock: c} }
+
+// NameInput is a partial name: nil fields are left as they are.
+type NameInput struct {
+	FirstName  *string `json:"first_name"`
+	MiddleName *string `json:"middle_name"`
+	LastName   *string `json:"last_name"`
+}
+
+// Apply writes the given name parts onto u.
+func (n *NameInput) Apply(u *store.User) error {
+	if n == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{{n.FirstName, &u.FirstName}, {n.MiddleName, &u.MiddleName}, {n.LastName, &u.LastName}} {
+		if f.v == nil {
+			continue
+		}
+		v := strings.TrimSpace(*f.v)
+		if len(v) > maxNameLen {
+			return apierr.InvalidName
+		}
+		*f.dst = v
+	}
+	return nil
+}
+
+// CreateInput is users.create.
+type CreateInput struct {
+	Email               string
+	PhoneNumber         string
+	Name                *NameInput
+	CreateUserAsPending bool
+	TrustedMetadata     json.RawMessage
+	UntrustedMetadata   json.RawMessage
+	ExternalID          string
+	Roles               []string
+}
+
+// Created is the users.create result.
+type Created struct {
+	User    *store.User
+	EmailID string
+	PhoneID string
+}
+
+// CheckMetadata requires a JSON object (or null) within the size limit.
+func CheckMetadata(field string, m json.RawMessage) (json.RawMessage, error) {
+	if len(m) == 0 || string(m) == "null" {
+		return nil, nil
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(m, &obj); err != nil {
+		return nil, apierr.InvalidArgument.Withf("%s must be a JSON object.", field)
+	}
+	if len(m) > maxMetadataBytes {
+		return nil, apierr.MetadataTooLarge.Withf("%s may hold at most 4 KB of JSON.", field)
+	}
+	b, _ := json.Marshal(obj)
+	return b, nil
+}
+
+func checkRoles(roles []string) error {
+	if len(roles) > maxRoles {
+		return apierr.InvalidRoles.With("A user may hold at most 100 roles.")
+	}
+	for _, r := range roles {
+		if strings.TrimSpace(r) == "" || len(r) > 128 {
+			return apierr.InvalidRoles
+		}
+	}
+	return nil
+}
+
+// NormalizeEmail maps contact's error to Stytch's.
+func NormalizeEmail(s string) (string, error) {
+	e, err := contact.NormalizeEmail(s)
+	if err != nil {
+		return "", apierr.InvalidEmail
+	}
+	return e, nil
+}
+
+// NormalizePhone maps contact's error to Stytch's.
+func NormalizePhone(s string) (string, error) {
+	p, err := contact.NormalizePhone(s)
+	if err != nil {
+		return "", apierr.InvalidPhoneNumber
+	}
+	return p, nil
+}
+
+// Create makes a user, active unless asked to stay pending.
+func (s *Service) Create(ctx context.Context, p tenant.Project, in CreateInput) (*Created, error) {
+	now := s.clock.Now()
+	u := &store.User{
+		ProjectID: p.ID,
+		ID:        ids.New(ids.User, p.Environment),
+		Status:    "active",
+		Roles:     in.Roles,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if in.CreateUserAsPending {
+		u.Status = "pending"
+	}
+	if err := in.Name.Apply(u); err != nil {
+		return nil, err
+	}
+	var err error
+	if u.TrustedMetadata, err = CheckMetadata("trusted_metadata", in.TrustedMetadata); err != nil {
+		return nil, err
+	}
+	if u.UntrustedMetadata, err = CheckMetadata("untrusted_metadata", in.UntrustedMetadata); err != nil {
+		return nil, err
+	}
+	if in.ExternalID != "" {
+		if !externalIDPattern.MatchString(in.ExternalID) {
+			return nil, apierr.InvalidExternalID
+		}
+		u.ExternalID = in.ExternalID
+	}
+	if err := checkRoles(in.Roles); err != nil {
+		return nil, err
+	}
+	res := &Created{User: u}
+	if in.Email != "" {
+		addr, err := NormalizeEmail(in.Email)
+		if err != nil {
+			return nil, err
+		}
+		e := store.Email{ID: ids.New(ids.Email, p.Environment), UserID: u.ID, Address: addr, CreatedAt: now}
+		u.Emails = []store.Email{e}
+		res.EmailID = e.ID
+	}
+	if in.PhoneNumber != "" {
+		num, err := NormalizePhone(in.PhoneNumber)
+		if err != nil {
+			return nil, err
+		}
+		ph := store.Phone{ID: ids.New(ids.PhoneNumber, p.Environment), UserID: u.ID, Number: num, CreatedAt: now}
+		u.Phones = []store.Phone{ph}
+		res.PhoneID = ph.ID
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, conflict(err)
+	}
+	if u.Emails == nil {
+		u.Emails = []store.Email{}
+	}
+	if u.Phones == nil {
+		u.Phones = []store.Phone{}
+	}
+	return res, nil
+}
+
+// conflict turns a store uniqueness error into Stytch's error type.
+func conflict(err error) error {
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		switch ce.Field {
+		case "email":
+			return apierr.DuplicateEmail
+		case "phone_number":
+			return apierr.DuplicatePhoneNumber
+		case "external_id":
+			return apierr.DuplicateUserExternalID
+		}
+	}
+	return err
+}
+
+// Get finds a user by user_id or external_id.
+func (s *Service) Get(ctx context.Context, p tenant.Project, id string) (*store.User, error) {
+	return Lookup(ctx, s.store, p, id)
+}
+
+// Lookup resolves a user_id or, failing the id shape, an external_id.
+func Lookup(ctx context.Context, st store.Store, p tenant.Project, id string) (*store.User, error) {
+	var u *store.User
+	var err error
+	switch {
+	case ids.Valid(ids.User, id):
+		u, err = st.GetUser(ctx, p.ID, id)
+	case externalIDPattern.MatchString(id):
+		u, err = st.GetUserByExternalID(ctx, p.ID, id)
+	default:
+		return nil, apierr.InvalidUserID
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.UserNotFound
+	}
+	return u, err
+}
+
+// UpdateInput is users.update; nil fields are left unchanged.
+type UpdateInput struct {
+	Name              *NameInput
+	TrustedMetadata   json.RawMessage
+	UntrustedMetadata json.RawMessage
+	ExternalID        *string
+	Roles             *[]string
+}
+
+// mergeMetadata applies Stytch's metadata update rule: top-level keys are
+// replaced, a null value deletes its key.
+func mergeMetadata(field string, cur, update json.RawMessage) (json.RawMessage, error) {
+	if len(update) == 0 {
+		return cur, nil
+	}
+	if string(update) == "null" {
+		return nil, nil
+	}
+	var up map[string]any
+	if err := json.Unmarshal(update, &up); err != nil {
+		return nil, apierr.InvalidArgument.Withf("%s must be a JSON object.", field)
+	}
+	m := map[string]any{}
+	_ = json.Unmarshal(cur, &m)
+	for k, v := range up {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, _ := json.Marshal(m)
+	if len(b) > maxMetadataBytes {
+		return nil, apierr.MetadataTooLarge.Withf("%s may hold at most 4 KB of JSON.", field)
+	}
+	return b, nil
+}
+
+// Update changes a user's name, metadata, external id or roles.
+func (s *Service) Update(ctx context.Context, p tenant.Project, id string, in UpdateInput) (*store.User, error) {
+	var out *store.User
+	err := s.store.Tx(ctx, func(tx store.Store) error {
+		u, err := Lookup(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if err := in.Name.Apply(u); err != nil {
+			return err
+		}
+		if u.TrustedMetadata, err = mergeMetadata("trusted_metadata", u.TrustedMetadata, in.TrustedMetadata); err != nil {
+			return err
+		}
+		if u.UntrustedMetadata, err = mergeMetadata("untrusted_metadata", u.UntrustedMetadata, in.UntrustedMetadata); err != nil {
+			return err
+		}
+		if in.ExternalID != nil {
+			if *in.ExternalID != "" && !externalIDPattern.MatchString(*in.ExternalID) {
+				return apierr.InvalidExternalID
+			}
+			u.ExternalID = *in.ExternalID
+		}
+		if in.Roles != nil {
+			if err := checkRoles(*in.Roles); err != nil {
+				return err
+			}
+			u.Roles = *in.Roles
+		}
+		u.UpdatedAt = s.clock.Now()
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return conflict(err)
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes a user with its emails, phones, sessions and tokens.
+func (s *Service) Delete(ctx context.Context, p tenant.Project, id string) (string, error) {
+	u, err := Lookup(ctx, s.store, p, id)
+	if err != nil {
+		return "", err
+	}
+	if err := s.store.DeleteUser(ctx, p.ID, u.ID); errors.Is(err, store.ErrNotFound) {
+		return "", apierr.UserNotFound
+	} else if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+// DeleteEmail removes one email from its user.
+func (s *Service) DeleteEmail(ctx context.Context, p tenant.Project, emailID string) (*store.User, error) {
+	if !ids.Valid(ids.Email, emailID) {
+		return nil, apierr.InvalidEmailID
+	}
+	var out *store.User
+	err := s.store.Tx(ctx, func(tx store.Store) error {
+		e, err := tx.GetEmail(ctx, p.ID, emailID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apierr.EmailNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteEmail(ctx, p.ID, emailID); err != nil {
+			return err
+		}
+		out, err = tx.GetUser(ctx, p.ID, e.UserID)
+		return err
+	})
+	return out, err
+}
+
+// DeletePhone removes one phone number from its user.
+func (s *Service) DeletePhone(ctx context.Context, p tenant.Project, phoneID string) (*store.User, error) {
+	if !ids.Valid(ids.PhoneNumber, phoneID) {
+		return nil, apierr.InvalidPhoneID
+	}
+	var out *store.User
+	err := s.store.Tx(ctx, func(tx store.Store) error {
+		ph, err := tx.GetPhone(ctx, p.ID, phoneID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apierr.PhoneNumberNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.DeletePhone(ctx, p.ID, phoneID); err != nil {
+			return err
+		}
+		out, err = tx.GetUser(ctx, p.ID, ph.UserID)
+		return err
+	})
+	return out, err
+}
+
+// View renders a user for a response.
+func (s *Service) View(u *store.User) wire.User { return wire.UserFrom(u, s.clock.Now()) }

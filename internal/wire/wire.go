@@ -1,0 +1,206 @@
+// Package wire holds the JSON shapes Stytch's API returns for objects that
+// several products share (users, sessions, authentication factors), and
+// their conversion from store records. Field names and nullability follow
+// the official SDK's types exactly.
+package wire
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/latchhq/latch/internal/store"
+)
+
+// Time formats a time as Stytch does on the wire: RFC 3339, UTC, seconds.
+func Time(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// TimePtr formats an optional time; nil stays nil.
+func TimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Time(*t)
+	return &s
+}
+
+// Name is UsersName.
+type Name struct {
+	FirstName  string `json:"first_name"`
+	MiddleName string `json:"middle_name"`
+	LastName   string `json:"last_name"`
+}
+
+// Email is UsersEmail.
+type Email struct {
+	EmailID  string `json:"email_id"`
+	Email    string `json:"email"`
+	Verified bool   `json:"verified"`
+}
+
+// Phone is UsersPhoneNumber.
+type Phone struct {
+	PhoneID     string `json:"phone_id"`
+	PhoneNumber string `json:"phone_number"`
+	Verified    bool   `json:"verified"`
+}
+
+// User is the SDK's User.
+type User struct {
+	UserID                 string            `json:"user_id"`
+	Emails                 []Email           `json:"emails"`
+	Status                 string            `json:"status"`
+	PhoneNumbers           []Phone           `json:"phone_numbers"`
+	WebAuthnRegistrations  []json.RawMessage `json:"webauthn_registrations"`
+	Providers              []json.RawMessage `json:"providers"`
+	TOTPs                  []json.RawMessage `json:"totps"`
+	CryptoWallets          []json.RawMessage `json:"crypto_wallets"`
+	BiometricRegistrations []json.RawMessage `json:"biometric_registrations"`
+	IsLocked               bool              `json:"is_locked"`
+	Roles                  []string          `json:"roles"`
+	Name                   *Name             `json:"name"`
+	CreatedAt              string            `json:"created_at"`
+	Password               json.RawMessage   `json:"password"`
+	TrustedMetadata        json.RawMessage   `json:"trusted_metadata"`
+	UntrustedMetadata      json.RawMessage   `json:"untrusted_metadata"`
+	ExternalID             *string           `json:"external_id"`
+	LockCreatedAt          *string           `json:"lock_created_at"`
+	LockExpiresAt          *string           `json:"lock_expires_at"`
+}
+
+var emptyObject = json.RawMessage(`{}`)
+var null = json.RawMessage(`null`)
+
+// UserFrom renders a stored user. now decides whether a lock is active.
+func UserFrom(u *store.User, now time.Time) User {
+	w := User{
+		UserID:                 u.ID,
+		Emails:                 make([]Email, 0, len(u.Emails)),
+		Status:                 u.Status,
+		PhoneNumbers:           make([]Phone, 0, len(u.Phones)),
+		WebAuthnRegistrations:  []json.RawMessage{},
+		Providers:              []json.RawMessage{},
+		TOTPs:                  []json.RawMessage{},
+		CryptoWallets:          []json.RawMessage{},
+		BiometricRegistrations: []json.RawMessage{},
+		IsLocked:               u.LockExpiresAt != nil && u.LockExpiresAt.After(now),
+		Roles:                  u.Roles,
+		Name:                   &Name{FirstName: u.FirstName, MiddleName: u.MiddleName, LastName: u.LastName},
+		CreatedAt:              Time(u.CreatedAt),
+		Password:               null,
+		TrustedMetadata:        u.TrustedMetadata,
+		UntrustedMetadata:      u.UntrustedMetadata,
+		LockCreatedAt:          TimePtr(u.LockCreatedAt),
+		LockExpiresAt:          TimePtr(u.LockExpiresAt),
+	}
+	if w.Roles == nil {
+		w.Roles = []string{}
+	}
+	if w.TrustedMetadata == nil {
+		w.TrustedMetadata = emptyObject
+	}
+	if w.UntrustedMetadata == nil {
+		w.UntrustedMetadata = emptyObject
+	}
+	if u.ExternalID != "" {
+		ext := u.ExternalID
+		w.ExternalID = &ext
+	}
+	for _, e := range u.Emails {
+		w.Emails = append(w.Emails, Email{EmailID: e.ID, Email: e.Address, Verified: e.Verified})
+	}
+	for _, p := range u.Phones {
+		w.PhoneNumbers = append(w.PhoneNumbers, Phone{PhoneID: p.ID, PhoneNumber: p.Number, Verified: p.Verified})
+	}
+	return w
+}
+
+// Attributes is the SDK's Attributes.
+type Attributes struct {
+	IPAddress string `json:"ip_address"`
+	UserAgent string `json:"user_agent"`
+}
+
+// EmailFactor is the email detail of a factor.
+type EmailFactor struct {
+	EmailID      string `json:"email_id"`
+	EmailAddress string `json:"email_address"`
+}
+
+// PhoneFactor is the phone detail of a factor.
+type PhoneFactor struct {
+	PhoneID     string `json:"phone_id"`
+	PhoneNumber string `json:"phone_number"`
+}
+
+// EmbeddedFactor is the detail of an embeddable magic link factor.
+type EmbeddedFactor struct {
+	EmbeddedID string `json:"embedded_id"`
+}
+
+// Factor is the SDK's AuthenticationFactor. Only the detail that applies
+// is set; later products add theirs.
+type Factor struct {
+	Type                string          `json:"type"`
+	DeliveryMethod      string          `json:"delivery_method"`
+	LastAuthenticatedAt string          `json:"last_authenticated_at"`
+	CreatedAt           string          `json:"created_at,omitempty"`
+	UpdatedAt           string          `json:"updated_at,omitempty"`
+	EmailFactor         *EmailFactor    `json:"email_factor,omitempty"`
+	PhoneNumberFactor   *PhoneFactor    `json:"phone_number_factor,omitempty"`
+	EmbeddedFactor      *EmbeddedFactor `json:"embeddable_magic_link_factor,omitempty"`
+}
+
+// Same reports whether two factors are the same method, so a re-used factor
+// is refreshed rather than appended.
+func (f Factor) Same(o Factor) bool {
+	if f.Type != o.Type || f.DeliveryMethod != o.DeliveryMethod {
+		return false
+	}
+	switch {
+	case f.EmailFactor != nil && o.EmailFactor != nil:
+		return f.EmailFactor.EmailID == o.EmailFactor.EmailID
+	case f.PhoneNumberFactor != nil && o.PhoneNumberFactor != nil:
+		return f.PhoneNumberFactor.PhoneID == o.PhoneNumberFactor.PhoneID
+	case f.EmbeddedFactor != nil && o.EmbeddedFactor != nil:
+		return f.EmbeddedFactor.EmbeddedID == o.EmbeddedFactor.EmbeddedID
+	}
+	return false
+}
+
+// Session is the SDK's Session.
+type Session struct {
+	SessionID             string         `json:"session_id"`
+	UserID                string         `json:"user_id"`
+	AuthenticationFactors []Factor       `json:"authentication_factors"`
+	Roles                 []string       `json:"roles"`
+	StartedAt             string         `json:"started_at"`
+	LastAccessedAt        string         `json:"last_accessed_at"`
+	ExpiresAt             string         `json:"expires_at"`
+	Attributes            Attributes     `json:"attributes"`
+	CustomClaims          map[string]any `json:"custom_claims"`
+}
+
+// SessionFrom renders a stored session with the user's roles.
+func SessionFrom(s *store.Session, roles []string) Session {
+	w := Session{
+		SessionID:      s.ID,
+		UserID:         s.UserID,
+		Roles:          roles,
+		StartedAt:      Time(s.StartedAt),
+		LastAccessedAt: Time(s.LastAccessedAt),
+		ExpiresAt:      Time(s.ExpiresAt),
+	}
+	if w.Roles == nil {
+		w.Roles = []string{}
+	}
+	_ = json.Unmarshal(s.Factors, &w.AuthenticationFactors)
+	if w.AuthenticationFactors == nil {
+		w.AuthenticationFactors = []Factor{}
+	}
+	_ = json.Unmarshal(s.Attributes, &w.Attributes)
+	_ = json.Unmarshal(s.CustomClaims, &w.CustomClaims)
+	if w.CustomClaims == nil {
+		w.CustomClaims = map[string]any{}
+	}
+	return w
+}
