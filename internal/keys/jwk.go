@@ -9,11 +9,11 @@ import (
 
 func publicJWK(kid string, pub *rsa.PublicKey) JWK {
 	return JWK{
-		Kty:     "RSA",
-		Use:     "sig",
-		KeyOps:  []string{"verify"},
-		Alg:     "RS256",
-		KID:     kid,
+		Kty:    "RSA",
+		Use:    "sig",
+		KeyOps: []string{"verify"},
+		Alg:    "RS256",
+		KID:    kid,
 		// No certificate chain backs these keys, so x5c is empty and
 		// x5tS256 (a certificate thumbprint) blank; verifiers use n and e.
 		X5C:     []string{},

@@ -314,4 +314,3 @@ func printBanner(out *os.File, base string, cfg config.Config, c *Credentials, c
 	fmt.Fprintf(out, "  point the SDK at it: new stytch.Client({ project_id, secret, custom_base_url: %q })\n", base+"/")
 	fmt.Fprintf(out, "  dev outbox:  %s/dev/outbox (Basic auth: project_id / secret)\n\n", base)
 }
-
