@@ -225,10 +225,24 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 		return nil
 	}
 	addr := net.JoinHostPort(s.host, strconv.Itoa(s.port))
-	if ctxErr := context.Cause(ctx); ctxErr != nil {
+	if ctxErr := sendContextErr(ctx); ctxErr != nil {
 		return fmt.Errorf("smtp: sending via %s: %w: %w", addr, ctxErr, err)
 	}
 	return fmt.Errorf("smtp: sending via %s: %w", addr, err)
+}
+
+// sendContextErr returns why ctx ended, or nil if it has not. go-mail puts an
+// I/O deadline on the socket that is never earlier than ctx's deadline, and it
+// can fire a moment before ctx's own timer does; a send that failed after the
+// deadline has passed is reported as context.DeadlineExceeded either way.
+func sendContextErr(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // buildMsg turns m into a go-mail message, validating everything that does not

@@ -13,12 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"mime"
 	"mime/multipart"
 	"net"
 	netmail "net/mail"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -150,6 +152,9 @@ func startPeer(t *testing.T, opts peerOptions) *peer {
 			t.Errorf("peer did not shut down cleanly (a client connection was left open?): %v", err)
 			_ = srv.Close()
 		}
+		// Serve registers ln with the server only once its goroutine runs, so a
+		// Shutdown that comes first would not close it.
+		_ = ln.Close()
 		if err := <-served; err != nil {
 			t.Errorf("peer Serve: %v", err)
 		}
@@ -403,19 +408,11 @@ func TestSendStartTLSWithAuth(t *testing.T) {
 		t.Errorf("text/html part =\n%q\nwant\n%q", got, msg.HTML)
 	}
 	if len(pm.parts) != 2 {
-		t.Errorf("got parts %v, want exactly text/plain and text/html", mapsKeys(pm.parts))
+		t.Errorf("got parts %v, want exactly text/plain and text/html", slices.Sorted(maps.Keys(pm.parts)))
 	}
 	if bytes.Contains(d.data, []byte(testPass)) {
 		t.Error("the password appears in the message data")
 	}
-}
-
-func mapsKeys(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
 }
 
 func TestSendImplicitTLSWithAuth(t *testing.T) {
@@ -480,6 +477,7 @@ func TestSendWrongPasswordIsPermanent(t *testing.T) {
 	if err == nil {
 		t.Fatal("Send succeeded with a wrong password")
 	}
+	t.Logf("Send error: %v", err)
 	if !IsPermanent(err) {
 		t.Errorf("IsPermanent(%v) = false, want true", err)
 	}
@@ -518,6 +516,7 @@ func TestSendRejectedRecipient(t *testing.T) {
 			if err == nil {
 				t.Fatal("Send succeeded, want a rejection")
 			}
+			t.Logf("Send error: %v", err)
 			var se *mail.SendError
 			if !errors.As(err, &se) {
 				t.Fatalf("error does not wrap a go-mail SendError: %v", err)
@@ -545,6 +544,7 @@ func TestStartTLSRequiredButNotOffered(t *testing.T) {
 	if err == nil {
 		t.Fatal("Send succeeded over plaintext although STARTTLS is mandatory")
 	}
+	t.Logf("Send error: %v", err)
 	if !strings.Contains(err.Error(), "STARTTLS") {
 		t.Errorf("error does not mention STARTTLS: %v", err)
 	}
@@ -736,6 +736,7 @@ func TestSendTimeoutAgainstSilentServer(t *testing.T) {
 			if err == nil {
 				t.Fatal("Send succeeded against a server that never speaks")
 			}
+			t.Logf("Send error after %s: %v", elapsed, err)
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("error does not wrap context.DeadlineExceeded: %v", err)
 			}
@@ -772,6 +773,7 @@ func TestSendHonoursContextCancellation(t *testing.T) {
 
 	select {
 	case err := <-done:
+		t.Logf("Send error after %s: %v", time.Since(start), err)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("error does not wrap context.Canceled: %v", err)
 		}

@@ -142,10 +142,11 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Store) error) error {
 	if err != nil {
 		return wrap(err)
 	}
+	// A panic in fn must not leave SQLite's only writer connection taken.
+	defer tx.Rollback()
 	ts := *s
 	ts.w, ts.r, ts.inTx = tx, tx, true
 	if err := fn(&ts); err != nil {
-		tx.Rollback()
 		return err
 	}
 	return wrap(tx.Commit())
