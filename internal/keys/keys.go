@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -58,11 +59,23 @@ type Manager struct {
 
 	mu       sync.Mutex
 	projects map[string]*projectKeys
+
+	// verified remembers tokens whose signature already checked out, so a
+	// JWT presented again costs a hash instead of an RSA verification.
+	vmu      sync.Mutex
+	verified map[[32]byte]verifiedJWT
 }
+
+type verifiedJWT struct {
+	payload []byte
+	until   time.Time
+}
+
+const maxVerified = 100_000
 
 // NewManager returns a key manager.
 func NewManager(st store.Store, sealer *secrets.Sealer, c clock.Clock) *Manager {
-	return &Manager{store: st, sealer: sealer, clock: c, refresh: time.Minute, projects: map[string]*projectKeys{}}
+	return &Manager{store: st, sealer: sealer, clock: c, refresh: time.Minute, projects: map[string]*projectKeys{}, verified: map[[32]byte]verifiedJWT{}}
 }
 
 func (m *Manager) get(ctx context.Context, projectID string, force bool) (*projectKeys, error) {
@@ -233,6 +246,14 @@ func (m *Manager) Sign(ctx context.Context, projectID string, claims any) (strin
 // RS256 only, typ JWT, kid known. It returns the raw claims; the caller
 // checks issuer, audience and times.
 func (m *Manager) Verify(ctx context.Context, projectID, token string) (map[string]any, error) {
+	key := sha256.Sum256([]byte(projectID + "\x00" + token))
+	now := m.clock.Now()
+	m.vmu.Lock()
+	v, ok := m.verified[key]
+	m.vmu.Unlock()
+	if ok && now.Before(v.until) {
+		return decodeClaims(v.payload)
+	}
 	obj, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -262,6 +283,22 @@ func (m *Manager) Verify(ctx context.Context, projectID, token string) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return nil, err
+	}
+	m.vmu.Lock()
+	if len(m.verified) >= maxVerified {
+		m.verified = map[[32]byte]verifiedJWT{}
+	}
+	// Remembered for five minutes at most: long enough for the hot path,
+	// short enough that a retired key's tokens stop verifying promptly.
+	m.verified[key] = verifiedJWT{payload: payload, until: now.Add(5 * time.Minute)}
+	m.vmu.Unlock()
+	return claims, nil
+}
+
+func decodeClaims(payload []byte) (map[string]any, error) {
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrInvalid, err)

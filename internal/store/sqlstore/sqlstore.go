@@ -50,6 +50,7 @@ type Store struct {
 	write  *sql.DB // SQLite: the single writer; PostgreSQL: the pool
 	read   *sql.DB // SQLite: concurrent WAL readers; PostgreSQL: same as write
 	w, r   querier // bound to a transaction inside Tx
+	wc     *stmtCache
 	inTx   bool
 	closer func() error
 }
@@ -95,8 +96,9 @@ func openSQLite(path string) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(0)
-	s := &Store{d: sqliteDialect, write: w, read: r, w: w, r: r}
-	s.closer = func() error { return errors.Join(r.Close(), w.Close()) }
+	wc, rc := newStmtCache(w), newStmtCache(r)
+	s := &Store{d: sqliteDialect, write: w, read: r, w: poolQuerier{wc}, r: poolQuerier{rc}, wc: wc}
+	s.closer = func() error { wc.close(); rc.close(); return errors.Join(r.Close(), w.Close()) }
 	return s, nil
 }
 
@@ -108,8 +110,9 @@ func openPostgres(url string) (*Store, error) {
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{d: postgresDialect, write: db, read: db, w: db, r: db}
-	s.closer = db.Close
+	c := newStmtCache(db)
+	s := &Store{d: postgresDialect, write: db, read: db, w: poolQuerier{c}, r: poolQuerier{c}, wc: c}
+	s.closer = func() error { c.close(); return db.Close() }
 	return s, nil
 }
 
@@ -145,7 +148,8 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Store) error) error {
 	// A panic in fn must not leave SQLite's only writer connection taken.
 	defer tx.Rollback()
 	ts := *s
-	ts.w, ts.r, ts.inTx = tx, tx, true
+	tq := txQuerier{tx: tx, c: s.wc}
+	ts.w, ts.r, ts.inTx = tq, tq, true
 	if err := fn(&ts); err != nil {
 		return err
 	}

@@ -120,39 +120,28 @@ func (s *Store) loadFactors(ctx context.Context, projectID string, users []*stor
 		marks = append(marks, placeholder(len(args)))
 	}
 	in := strings.Join(marks, ", ")
-	rows, err := s.r.QueryContext(ctx, `SELECT id, user_id, address, verified, created_at FROM emails
-		WHERE project_id = $1 AND user_id IN (`+in+`) ORDER BY created_at, id`, args...)
-	if err != nil {
-		return wrap(err)
-	}
-	for rows.Next() {
-		var e store.Email
-		var created int64
-		if err := rows.Scan(&e.ID, &e.UserID, &e.Address, &e.Verified, &created); err != nil {
-			rows.Close()
-			return wrap(err)
-		}
-		e.CreatedAt = fromUS(created)
-		byID[e.UserID].Emails = append(byID[e.UserID].Emails, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return wrap(err)
-	}
-	rows, err = s.r.QueryContext(ctx, `SELECT id, user_id, number, verified, created_at FROM phone_numbers
-		WHERE project_id = $1 AND user_id IN (`+in+`) ORDER BY created_at, id`, args...)
+	// One round trip for both factor tables.
+	rows, err := s.r.QueryContext(ctx, `SELECT 'e', id, user_id, address, verified, created_at FROM emails
+		WHERE project_id = $1 AND user_id IN (`+in+`)
+		UNION ALL SELECT 'p', id, user_id, number, verified, created_at FROM phone_numbers
+		WHERE project_id = $1 AND user_id IN (`+in+`) ORDER BY 1, 6, 2`, args...)
 	if err != nil {
 		return wrap(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var p store.Phone
+		var kind, id, userID, value string
+		var verified bool
 		var created int64
-		if err := rows.Scan(&p.ID, &p.UserID, &p.Number, &p.Verified, &created); err != nil {
+		if err := rows.Scan(&kind, &id, &userID, &value, &verified, &created); err != nil {
 			return wrap(err)
 		}
-		p.CreatedAt = fromUS(created)
-		byID[p.UserID].Phones = append(byID[p.UserID].Phones, p)
+		u := byID[userID]
+		if kind == "e" {
+			u.Emails = append(u.Emails, store.Email{ID: id, UserID: userID, Address: value, Verified: verified, CreatedAt: fromUS(created)})
+		} else {
+			u.Phones = append(u.Phones, store.Phone{ID: id, UserID: userID, Number: value, Verified: verified, CreatedAt: fromUS(created)})
+		}
 	}
 	return wrap(rows.Err())
 }
