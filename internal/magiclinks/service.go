@@ -250,6 +250,9 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 	if err != nil {
 		return nil, err
 	}
+	if !out.UserCreated {
+		s.Sessions.UserChanged(p.ID, out.UserID) // a send may attach a new email
+	}
 	s.Outbox.Wake()
 	return out, nil
 }
@@ -451,6 +454,8 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	if err != nil {
 		return nil, err
 	}
+	// The user's emails, status and sessions may have changed.
+	s.Sessions.UserChanged(p.ID, out.UserID)
 	if err := s.Sessions.Sign(ctx, p, out.Session); err != nil {
 		return nil, err
 	}

@@ -77,6 +77,7 @@ func New(st store.Store, o Options) (*App, error) {
 	projectSvc := projects.New(st, o.Clock)
 	sessionSvc := sessions.New(st, km, o.Clock)
 	userSvc := users.New(st, o.Clock)
+	userSvc.Changed = sessionSvc.UserChanged
 	outbox := delivery.NewOutbox(o.Clock, o.EmailLive)
 	mlSvc := &magiclinks.Service{Store: st, Clock: o.Clock, Outbox: outbox, Sessions: sessionSvc, Redirects: projectSvc, PublicURL: o.PublicURL}
 

@@ -47,11 +47,17 @@ type Service struct {
 	// TouchEvery coalesces last_accessed_at writes: at most one per window.
 	TouchEvery time.Duration
 	jwts       jwtCache
+	lookups    *lookupCache
 }
+
+// CacheTTL bounds how long another replica may keep serving a session after
+// it was revoked or its user changed elsewhere.
+const CacheTTL = time.Second
 
 // New returns a sessions service.
 func New(st store.Store, k *keys.Manager, c clock.Clock) *Service {
-	return &Service{store: st, keys: k, clock: c, TouchEvery: time.Minute, jwts: jwtCache{m: map[string]cachedJWT{}, max: 100_000}}
+	return &Service{store: st, keys: k, clock: c, TouchEvery: time.Minute, jwts: jwtCache{m: map[string]cachedJWT{}, max: 100_000},
+		lookups: newLookupCache(CacheTTL, 100_000)}
 }
 
 // Options are the session fields every authenticate call accepts.
@@ -294,6 +300,56 @@ func (s *Service) byJWT(ctx context.Context, st store.Store, p tenant.Project, t
 	return ss, claims, nil
 }
 
+// load finds the live session of a token or JWT and its user in one query.
+func (s *Service) load(ctx context.Context, p tenant.Project, o Options) (*store.Session, *store.User, error) {
+	var id, hash string
+	var claims map[string]any
+	if o.SessionToken != "" {
+		if len(o.SessionToken) < 16 || len(o.SessionToken) > 512 {
+			return nil, nil, apierr.SessionNotFound
+		}
+		hash = secrets.Hash(o.SessionToken)
+	} else {
+		var err error
+		if claims, err = s.VerifyJWT(ctx, p, o.SessionJWT); err != nil {
+			return nil, nil, err
+		}
+		sc, _ := claims[SessionClaim].(map[string]any)
+		if id, _ = sc["id"].(string); id == "" {
+			return nil, nil, apierr.InvalidSessionJWT.With("The JWT's session claim has no id.")
+		}
+	}
+	now := s.clock.Now()
+	key := cacheKey(p.ID, id, hash)
+	ss, user, ok := s.lookups.get(key, now)
+	if !ok {
+		var err error
+		ss, user, err = s.store.GetSessionWithUser(ctx, p.ID, id, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, apierr.SessionNotFound
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		s.lookups.put(key, ss, user, now)
+	}
+	if claims != nil {
+		if sub, _ := claims["sub"].(string); sub != ss.UserID {
+			return nil, nil, apierr.InvalidSessionJWT.With("The JWT subject does not match its session.")
+		}
+	}
+	if !ss.ExpiresAt.After(now) {
+		return nil, nil, apierr.SessionNotFound
+	}
+	return ss, user, nil
+}
+
+// UserChanged drops this replica's cached lookups of a user's sessions; the
+// products that change users call it after committing.
+func (s *Service) UserChanged(projectID, userID string) {
+	s.lookups.forgetUser(projectID, userID)
+}
+
 // VerifyJWT checks signature, typ, kid, issuer and audience, not expiry.
 func (s *Service) VerifyJWT(ctx context.Context, p tenant.Project, token string) (map[string]any, error) {
 	if len(token) > 16384 {
@@ -355,20 +411,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, o Options)
 	if err := Prepare(&o); err != nil {
 		return nil, err
 	}
-	var ss *store.Session
-	var err error
-	if o.SessionToken != "" {
-		ss, err = s.byToken(ctx, s.store, p, o.SessionToken)
-	} else {
-		ss, _, err = s.byJWT(ctx, s.store, p, o.SessionJWT)
-	}
-	if err != nil {
-		return nil, err
-	}
-	user, err := s.store.GetUser(ctx, p.ID, ss.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, apierr.SessionNotFound
-	}
+	ss, user, err := s.load(ctx, p, o)
 	if err != nil {
 		return nil, err
 	}
@@ -388,11 +431,13 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, o Options)
 		} else if err != nil {
 			return nil, err
 		}
+		s.lookups.forgetUser(p.ID, ss.UserID)
 	} else if now.Sub(ss.LastAccessedAt) >= s.TouchEvery {
 		if err := s.store.TouchSession(ctx, p.ID, ss.ID, now); err != nil {
 			return nil, err
 		}
 		ss.LastAccessedAt = now
+		s.lookups.forgetUser(p.ID, ss.UserID)
 	}
 	r, err := s.result(ctx, p, user, ss, o.SessionToken)
 	if err != nil {
@@ -463,8 +508,13 @@ func (s *Service) Revoke(ctx context.Context, p tenant.Project, r RevokeRequest)
 			return apierr.InvalidSessionID
 		}
 	}
+	var userID string
+	if ss, err := s.store.GetSession(ctx, p.ID, id); err == nil {
+		userID = ss.UserID
+	}
 	err := s.store.DeleteSession(ctx, p.ID, id)
 	s.jwts.forget(id)
+	s.lookups.forgetUser(p.ID, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return apierr.SessionNotFound
 	}

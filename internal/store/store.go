@@ -226,6 +226,10 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session) error
 	GetSession(ctx context.Context, projectID, sessionID string) (*Session, error)
 	GetSessionByTokenHash(ctx context.Context, projectID, tokenHash string) (*Session, error)
+	// GetSessionWithUser loads a session (by id, or by token hash when id is
+	// empty) together with its user, emails and phones in one round trip:
+	// it is the hot path of sessions.authenticate.
+	GetSessionWithUser(ctx context.Context, projectID, sessionID, tokenHash string) (*Session, *User, error)
 	ListSessions(ctx context.Context, projectID, userID string) ([]Session, error)
 	// UpdateSession writes expiry, factors, claims, attributes and last access.
 	UpdateSession(ctx context.Context, s *Session) error

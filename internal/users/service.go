@@ -31,6 +31,15 @@ var externalIDPattern = regexp.MustCompile(`^[A-Za-z0-9._|-]{1,128}$`)
 type Service struct {
 	store store.Store
 	clock clock.Clock
+	// Changed is told after a user is changed or deleted, so caches of it
+	// (the sessions hot path) drop it.
+	Changed func(projectID, userID string)
+}
+
+func (s *Service) changed(projectID, userID string) {
+	if s.Changed != nil {
+		s.Changed(projectID, userID)
+	}
 }
 
 // New returns a users service.
@@ -306,6 +315,9 @@ func (s *Service) Update(ctx context.Context, p tenant.Project, id string, in Up
 		out = u
 		return nil
 	})
+	if err == nil {
+		s.changed(p.ID, out.ID)
+	}
 	return out, err
 }
 
@@ -320,6 +332,7 @@ func (s *Service) Delete(ctx context.Context, p tenant.Project, id string) (stri
 	} else if err != nil {
 		return "", err
 	}
+	s.changed(p.ID, u.ID)
 	return u.ID, nil
 }
 
@@ -343,6 +356,9 @@ func (s *Service) DeleteEmail(ctx context.Context, p tenant.Project, emailID str
 		out, err = tx.GetUser(ctx, p.ID, e.UserID)
 		return err
 	})
+	if err == nil {
+		s.changed(p.ID, out.ID)
+	}
 	return out, err
 }
 
@@ -366,6 +382,9 @@ func (s *Service) DeletePhone(ctx context.Context, p tenant.Project, phoneID str
 		out, err = tx.GetUser(ctx, p.ID, ph.UserID)
 		return err
 	})
+	if err == nil {
+		s.changed(p.ID, out.ID)
+	}
 	return out, err
 }
 

@@ -87,3 +87,67 @@ func (s *Store) DeleteUserSessions(ctx context.Context, projectID, userID string
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int64, error) {
 	return rowsAffected(s.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, us(before)))
 }
+
+// sessionWithUserQuery is built once per dialect.
+func (s *Store) sessionWithUserQuery(byID bool) string {
+	where := "s.token_hash = $1 AND s.project_id = $2"
+	if byID {
+		where = "s.id = $1 AND s.project_id = $2"
+	}
+	return `SELECT ` + prefixed("s.", sessionCols) + `, ` + prefixed("u.", userCols) + `,
+		(SELECT ` + s.d.jsonRows("e.id, e.address, e.verified, e.created_at", "e.created_at, e.id") + `
+			FROM emails e WHERE e.project_id = u.project_id AND e.user_id = u.id),
+		(SELECT ` + s.d.jsonRows("p.id, p.number, p.verified, p.created_at", "p.created_at, p.id") + `
+			FROM phone_numbers p WHERE p.project_id = u.project_id AND p.user_id = u.id)
+		FROM sessions s JOIN users u ON u.project_id = s.project_id AND u.id = s.user_id WHERE ` + where
+}
+
+func (s *Store) GetSessionWithUser(ctx context.Context, projectID, sessionID, tokenHash string) (*store.Session, *store.User, error) {
+	key := tokenHash
+	if sessionID != "" {
+		key = sessionID
+	}
+	var ss store.Session
+	var started, last, expires, updated int64
+	var attrs, factors, claims, emails, phones string
+	var uc userScan
+	dest := []any{&ss.ProjectID, &ss.ID, &ss.UserID, &ss.TokenHash, &started, &last, &expires, &attrs, &factors, &claims, &updated}
+	dest = append(dest, uc.dest()...)
+	dest = append(dest, &emails, &phones)
+	if err := s.r.QueryRowContext(ctx, s.sessionWithUserQuery(sessionID != ""), key, projectID).Scan(dest...); err != nil {
+		return nil, nil, wrap(err)
+	}
+	ss.StartedAt, ss.LastAccessedAt, ss.ExpiresAt, ss.UpdatedAt = fromUS(started), fromUS(last), fromUS(expires), fromUS(updated)
+	ss.Attributes, ss.Factors, ss.CustomClaims = json.RawMessage(attrs), json.RawMessage(factors), json.RawMessage(claims)
+	u := uc.user()
+	var rows [][4]any
+	if err := json.Unmarshal([]byte(emails), &rows); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		u.Emails = append(u.Emails, store.Email{ID: str(r[0]), UserID: u.ID, Address: str(r[1]), Verified: truthy(r[2]), CreatedAt: fromUS(num(r[3]))})
+	}
+	rows = rows[:0]
+	if err := json.Unmarshal([]byte(phones), &rows); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rows {
+		u.Phones = append(u.Phones, store.Phone{ID: str(r[0]), UserID: u.ID, Number: str(r[1]), Verified: truthy(r[2]), CreatedAt: fromUS(num(r[3]))})
+	}
+	return &ss, u, nil
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+func num(v any) int64 { f, _ := v.(float64); return int64(f) }
+
+// truthy reads a boolean that SQLite renders as 0/1 and PostgreSQL as true/false.
+func truthy(v any) bool {
+	switch b := v.(type) {
+	case bool:
+		return b
+	case float64:
+		return b != 0
+	}
+	return false
+}

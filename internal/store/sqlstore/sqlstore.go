@@ -30,11 +30,18 @@ type dialect struct {
 	name string
 	// skipLocked is appended to lease queries where the engine supports it.
 	skipLocked string
+	// jsonRows aggregates rows into a JSON array of arrays, ordered; it
+	// never yields NULL.
+	jsonRows func(cols, order string) string
 }
 
 var (
-	sqliteDialect   = dialect{name: "sqlite"}
-	postgresDialect = dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED"}
+	sqliteDialect = dialect{name: "sqlite", jsonRows: func(cols, order string) string {
+		return "json_group_array(json_array(" + cols + ") ORDER BY " + order + ")"
+	}}
+	postgresDialect = dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED", jsonRows: func(cols, order string) string {
+		return "COALESCE(json_agg(json_build_array(" + cols + ") ORDER BY " + order + "), '[]')"
+	}}
 )
 
 // querier is what both *sql.DB and *sql.Tx offer.

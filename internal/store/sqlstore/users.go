@@ -64,30 +64,45 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 const userCols = `project_id, id, status, first_name, middle_name, last_name, external_id, trusted_metadata, untrusted_metadata,
 	roles, created_at, updated_at, lock_created_at, lock_expires_at`
 
-func scanUser(sc interface{ Scan(...any) error }) (*store.User, error) {
-	var u store.User
-	var ext, tm, um sql.NullString
-	var roles string
-	var created, updated int64
-	var lc, le sql.NullInt64
-	if err := sc.Scan(&u.ProjectID, &u.ID, &u.Status, &u.FirstName, &u.MiddleName, &u.LastName, &ext, &tm, &um,
-		&roles, &created, &updated, &lc, &le); err != nil {
-		return nil, wrap(err)
+// userScan holds a users row while it is scanned.
+type userScan struct {
+	u                store.User
+	ext, tm, um      sql.NullString
+	roles            string
+	created, updated int64
+	lc, le           sql.NullInt64
+}
+
+func (s *userScan) dest() []any {
+	u := &s.u
+	return []any{&u.ProjectID, &u.ID, &u.Status, &u.FirstName, &u.MiddleName, &u.LastName, &s.ext, &s.tm, &s.um,
+		&s.roles, &s.created, &s.updated, &s.lc, &s.le}
+}
+
+func (s *userScan) user() *store.User {
+	u := s.u
+	u.ExternalID = s.ext.String
+	if s.tm.Valid {
+		u.TrustedMetadata = json.RawMessage(s.tm.String)
 	}
-	u.ExternalID = ext.String
-	if tm.Valid {
-		u.TrustedMetadata = json.RawMessage(tm.String)
+	if s.um.Valid {
+		u.UntrustedMetadata = json.RawMessage(s.um.String)
 	}
-	if um.Valid {
-		u.UntrustedMetadata = json.RawMessage(um.String)
-	}
-	if err := json.Unmarshal([]byte(roles), &u.Roles); err != nil || u.Roles == nil {
+	if err := json.Unmarshal([]byte(s.roles), &u.Roles); err != nil || u.Roles == nil {
 		u.Roles = []string{}
 	}
-	u.CreatedAt, u.UpdatedAt = fromUS(created), fromUS(updated)
-	u.LockCreatedAt, u.LockExpiresAt = fromNullUS(lc), fromNullUS(le)
+	u.CreatedAt, u.UpdatedAt = fromUS(s.created), fromUS(s.updated)
+	u.LockCreatedAt, u.LockExpiresAt = fromNullUS(s.lc), fromNullUS(s.le)
 	u.Emails, u.Phones = []store.Email{}, []store.Phone{}
-	return &u, nil
+	return &u
+}
+
+func scanUser(sc interface{ Scan(...any) error }) (*store.User, error) {
+	var us userScan
+	if err := sc.Scan(us.dest()...); err != nil {
+		return nil, wrap(err)
+	}
+	return us.user(), nil
 }
 
 func (s *Store) GetUser(ctx context.Context, projectID, userID string) (*store.User, error) {

@@ -18,6 +18,51 @@ var sessionTests = []subtest{
 	{"DeleteUserSessions", testSessionDeleteUser},
 	{"DeleteExpired", testSessionDeleteExpired},
 	{"DuplicateTokenHashConflicts", testSessionDuplicateToken},
+	{"WithUserInOneCall", testSessionWithUser},
+}
+
+func testSessionWithUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	p, other := createProject(t, s), createProject(t, s)
+	u := newUser(p.ID, "first@example.com", "second@example.com")
+	u.Emails[1].Verified = true
+	u.FirstName, u.ExternalID = "Ada", "ext-1"
+	u.TrustedMetadata = json.RawMessage(`{"plan":"pro"}`)
+	u.Roles = []string{"admin"}
+	addPhone(u, "+14155552671", true)
+	addPhone(u, "+442079460958", false)
+	createUser(t, s, u)
+	bare := createUser(t, s, newUser(p.ID))
+	ss := createSession(t, s, newSession(u, base))
+	bs := createSession(t, s, newSession(bare, base))
+
+	for name, lookup := range map[string]func(ss *store.Session) (*store.Session, *store.User, error){
+		"ByID": func(ss *store.Session) (*store.Session, *store.User, error) {
+			return s.GetSessionWithUser(ctx, p.ID, ss.ID, "")
+		},
+		"ByTokenHash": func(ss *store.Session) (*store.Session, *store.User, error) {
+			return s.GetSessionWithUser(ctx, p.ID, "", ss.TokenHash)
+		},
+	} {
+		gotS, gotU, err := lookup(ss)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		checkSession(t, gotS, ss)
+		checkUser(t, gotU, u)
+		gotS, gotU, err = lookup(bs)
+		if err != nil {
+			t.Fatalf("%s bare: %v", name, err)
+		}
+		checkSession(t, gotS, bs)
+		if len(gotU.Emails) != 0 || len(gotU.Phones) != 0 || gotU.Emails == nil || gotU.Phones == nil {
+			t.Errorf("%s bare user: emails %v phones %v, want empty non-nil", name, gotU.Emails, gotU.Phones)
+		}
+	}
+	_, _, err := s.GetSessionWithUser(ctx, other.ID, ss.ID, "")
+	wantErr(t, err, store.ErrNotFound, "GetSessionWithUser via another project")
+	_, _, err = s.GetSessionWithUser(ctx, p.ID, "", "sha256:unknown")
+	wantErr(t, err, store.ErrNotFound, "GetSessionWithUser unknown token")
 }
 
 func getSession(t *testing.T, s store.Store, projectID, id string) *store.Session {

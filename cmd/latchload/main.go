@@ -1,0 +1,273 @@
+// Command latchload measures Latch's HTTP hot paths under concurrent load on
+// loopback, next to a plain net/http handler measured in the same run as the
+// ceiling. By default it starts Latch in process (same handler stack as
+// `latch serve`) on SQLite, or on PostgreSQL with --database-url, both
+// behind real TLS listeners, and prints a Markdown table.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/latchhq/latch/internal/server"
+	"github.com/latchhq/latch/internal/store/sqlstore"
+	"github.com/latchhq/latch/internal/tenant"
+	"github.com/latchhq/latch/internal/tlsca"
+)
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
+	conns := flag.Int("connections", 32, "concurrent keep-alive connections")
+	dbURL := flag.String("database-url", "", "postgres://... (default: SQLite in a temp dir)")
+	only := flag.String("scenarios", "plain,session-token,session-jwt,users-create", "comma-separated scenarios")
+	flag.Parse()
+	if err := run(*duration, *conns, *dbURL, strings.Split(*only, ",")); err != nil {
+		log.Fatal(err)
+	}
+}
+
+type result struct {
+	name          string
+	n, errs       int64
+	rps           float64
+	p50, p99, max time.Duration
+}
+
+func run(d time.Duration, conns int, dbURL string, scenarios []string) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "latchload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cert, caFile, err := tlsca.Ensure(filepath.Join(dir, "tls"), []string{"127.0.0.1"})
+	if err != nil {
+		return err
+	}
+	dsn := dbURL
+	if dsn == "" {
+		dsn = filepath.Join(dir, "latch.db")
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	app, err := server.New(st, server.Options{Log: slog.New(slog.DiscardHandler), MasterKey: make([]byte, 32), PublicURL: "https://127.0.0.1"})
+	if err != nil {
+		return err
+	}
+	proj, err := app.Projects.Create(ctx, "load", tenant.Consumer, tenant.Test)
+	if err != nil {
+		return err
+	}
+	latchURL, stopLatch, err := serveTLS(app.Handler, cert)
+	if err != nil {
+		return err
+	}
+	defer stopLatch()
+	plainURL, stopPlain, err := serveTLS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status_code":200,"request_id":"request-id-test-00000000-0000-0000-0000-000000000000"}`))
+	}), cert)
+	if err != nil {
+		return err
+	}
+	defer stopPlain()
+
+	client, err := newClient(caFile, conns)
+	if err != nil {
+		return err
+	}
+	c := &caller{client: client, base: latchURL, project: proj.ProjectID, secret: proj.Secret}
+	token, jwt, err := c.session()
+	if err != nil {
+		return err
+	}
+
+	var results []result
+	for _, s := range scenarios {
+		var r result
+		switch strings.TrimSpace(s) {
+		case "plain":
+			r = load("plain net/http handler", d, conns, func(int64) (*http.Request, int) {
+				req, _ := http.NewRequest("POST", plainURL+"/v1/sessions/authenticate", strings.NewReader(`{"session_token":"x"}`))
+				return req, 200
+			}, client)
+		case "session-token":
+			body := fmt.Sprintf(`{"session_token":%q}`, token)
+			r = load("sessions.authenticate (token)", d, conns, func(int64) (*http.Request, int) {
+				return c.req("POST", "/v1/sessions/authenticate", body), 200
+			}, client)
+		case "session-jwt":
+			body := fmt.Sprintf(`{"session_jwt":%q}`, jwt)
+			r = load("sessions.authenticate (JWT)", d, conns, func(int64) (*http.Request, int) {
+				return c.req("POST", "/v1/sessions/authenticate", body), 200
+			}, client)
+		case "users-create":
+			stamp := time.Now().UnixNano()
+			r = load("users.create", d, conns, func(i int64) (*http.Request, int) {
+				return c.req("POST", "/v1/users", fmt.Sprintf(`{"email":"load-%d-%d@example.com","name":{"first_name":"Load"}}`, stamp, i)), 201
+			}, client)
+		default:
+			return fmt.Errorf("unknown scenario %q", s)
+		}
+		results = append(results, r)
+		fmt.Fprintf(os.Stderr, "%s: %.0f req/s\n", r.name, r.rps)
+	}
+	print(results, d, conns, st.Dialect())
+	return nil
+}
+
+func serveTLS(h http.Handler, cert tls.Certificate) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}},
+		ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.ServeTLS(ln, "", "")
+	return "https://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+func newClient(caFile string, conns int) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	// HTTP/1.1 only, one connection per worker, as the Node SDK does.
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool},
+		MaxIdleConnsPerHost: conns,
+		MaxConnsPerHost:     conns,
+		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+type caller struct {
+	client          *http.Client
+	base            string
+	project, secret string
+}
+
+func (c *caller) req(method, path, body string) *http.Request {
+	r, _ := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	r.SetBasicAuth(c.project, c.secret)
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func (c *caller) call(method, path, body string, want int) (map[string]any, error) {
+	resp, err := c.client.Do(c.req(method, path, body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	var out map[string]any
+	return out, json.Unmarshal(b, &out)
+}
+
+// session makes a user and a 60-minute session through the public API.
+func (c *caller) session() (string, string, error) {
+	u, err := c.call("POST", "/v1/users", `{"email":"load-session@example.com"}`, 201)
+	if err != nil {
+		return "", "", err
+	}
+	ml, err := c.call("POST", "/v1/magic_links", fmt.Sprintf(`{"user_id":%q}`, u["user_id"]), 200)
+	if err != nil {
+		return "", "", err
+	}
+	a, err := c.call("POST", "/v1/magic_links/authenticate", fmt.Sprintf(`{"token":%q,"session_duration_minutes":600}`, ml["token"]), 200)
+	if err != nil {
+		return "", "", err
+	}
+	return a["session_token"].(string), a["session_jwt"].(string), nil
+}
+
+// load runs conns workers for d, each sending requests back to back.
+func load(name string, d time.Duration, conns int, mk func(i int64) (*http.Request, int), client *http.Client) result {
+	var seq, errs atomic.Int64
+	lat := make([][]time.Duration, conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				req, want := mk(seq.Add(1))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != want {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				if err != nil {
+					errs.Add(1)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	r := result{name: name, n: int64(len(all)), errs: errs.Load(), rps: float64(len(all)) / elapsed.Seconds()}
+	if len(all) > 0 {
+		r.p50, r.p99, r.max = all[len(all)/2], all[len(all)*99/100], all[len(all)-1]
+	}
+	return r
+}
+
+func print(rs []result, d time.Duration, conns int, dialect string) {
+	var plain float64
+	for _, r := range rs {
+		if strings.HasPrefix(r.name, "plain") {
+			plain = r.rps
+		}
+	}
+	fmt.Printf("%d connections, %s per scenario, %s, GOMAXPROCS=%d, HTTP/1.1 over TLS on loopback\n\n", conns, d, dialect, runtime.GOMAXPROCS(0))
+	fmt.Println("| scenario | requests | errors | req/s | vs plain | p50 | p99 | max |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rs {
+		ratio := "-"
+		if plain > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*r.rps/plain)
+		}
+		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %s | %s |\n", r.name, r.n, r.errs, r.rps, ratio,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(100*time.Microsecond))
+	}
+}
