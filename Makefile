@@ -1,0 +1,28 @@
+# The one command that runs every test: `make test`.
+GO ?= go
+
+.PHONY: test vet gotest sdktest build run bench load fuzz
+
+test: vet gotest sdktest
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l cmd internal)" || (echo "gofmt needed:"; gofmt -l cmd internal; exit 1)
+
+gotest:
+	$(GO) test -race ./...
+
+sdktest:
+	cd sdktest && npm ci --no-audit --no-fund && npm test
+
+build:
+	$(GO) build -o bin/latch ./cmd/latch
+
+run:
+	$(GO) run ./cmd/latch serve
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/bench/
+
+load:
+	$(GO) run ./cmd/latchload -duration 10s
