@@ -163,6 +163,7 @@ func (s *Service) Existing(ctx context.Context, st store.Store, p tenant.Project
 func (s *Service) Start(ctx context.Context, st store.Store, p tenant.Project, user *store.User, factor wire.Factor, existing *store.Session, o Options) (*Result, error) {
 	now := s.clock.Now()
 	factor.LastAuthenticatedAt = wire.Time(now)
+	factor.CreatedAt, factor.UpdatedAt = factor.LastAuthenticatedAt, factor.LastAuthenticatedAt
 	if existing != nil {
 		if existing.UserID != user.ID {
 			return nil, apierr.SessionUserMismatch
@@ -172,6 +173,9 @@ func (s *Service) Start(ctx context.Context, st store.Store, p tenant.Project, u
 		replaced := false
 		for i := range factors {
 			if factors[i].Same(factor) {
+				if factors[i].CreatedAt != "" {
+					factor.CreatedAt = factors[i].CreatedAt
+				}
 				factors[i] = factor
 				replaced = true
 			}

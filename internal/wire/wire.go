@@ -143,8 +143,8 @@ type Factor struct {
 	Type                string          `json:"type"`
 	DeliveryMethod      string          `json:"delivery_method"`
 	LastAuthenticatedAt string          `json:"last_authenticated_at"`
-	CreatedAt           string          `json:"created_at,omitempty"`
-	UpdatedAt           string          `json:"updated_at,omitempty"`
+	CreatedAt           string          `json:"created_at"`
+	UpdatedAt           string          `json:"updated_at"`
 	EmailFactor         *EmailFactor    `json:"email_factor,omitempty"`
 	PhoneNumberFactor   *PhoneFactor    `json:"phone_number_factor,omitempty"`
 	EmbeddedFactor      *EmbeddedFactor `json:"embeddable_magic_link_factor,omitempty"`
