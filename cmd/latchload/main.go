@@ -37,8 +37,14 @@ func main() {
 	conns := flag.Int("connections", 32, "concurrent keep-alive connections")
 	dbURL := flag.String("database-url", "", "postgres://... (default: SQLite in a temp dir)")
 	only := flag.String("scenarios", "plain,session-token,session-jwt,users-create", "comma-separated scenarios")
+	target := flag.String("target", "", "base URL of a running `latch serve` to load instead of an in-process one")
+	targetDir := flag.String("target-data-dir", "./latch-data", "with --target: its data dir (credentials.json and tls/ca.pem)")
 	flag.Parse()
-	if err := run(*duration, *conns, *dbURL, strings.Split(*only, ",")); err != nil {
+	var ext *external
+	if *target != "" {
+		ext = &external{url: strings.TrimRight(*target, "/"), dataDir: *targetDir}
+	}
+	if err := run(*duration, *conns, *dbURL, strings.Split(*only, ","), ext); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -50,7 +56,10 @@ type result struct {
 	p50, p99, max time.Duration
 }
 
-func run(d time.Duration, conns int, dbURL string, scenarios []string) error {
+// external names a running server to load.
+type external struct{ url, dataDir string }
+
+func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *external) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "latchload-")
 	if err != nil {
@@ -61,28 +70,44 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string) error {
 	if err != nil {
 		return err
 	}
-	dsn := dbURL
-	if dsn == "" {
-		dsn = filepath.Join(dir, "latch.db")
+	var latchURL, projectID, secret, dialect string
+	roots := []string{caFile}
+	if ext != nil {
+		var creds struct{ ProjectID, Secret string }
+		b, err := os.ReadFile(filepath.Join(ext.dataDir, "credentials.json"))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &creds); err != nil {
+			return err
+		}
+		latchURL, projectID, secret, dialect = ext.url, creds.ProjectID, creds.Secret, "latch serve at "+ext.url
+		roots = append(roots, filepath.Join(ext.dataDir, "tls", "ca.pem"))
+	} else {
+		dsn := dbURL
+		if dsn == "" {
+			dsn = filepath.Join(dir, "latch.db")
+		}
+		st, err := sqlstore.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		app, err := server.New(st, server.Options{Log: slog.New(slog.DiscardHandler), MasterKey: make([]byte, 32), PublicURL: "https://127.0.0.1"})
+		if err != nil {
+			return err
+		}
+		proj, err := app.Projects.Create(ctx, "load", tenant.Consumer, tenant.Test)
+		if err != nil {
+			return err
+		}
+		var stop func()
+		if latchURL, stop, err = serveTLS(app.Handler, cert); err != nil {
+			return err
+		}
+		defer stop()
+		projectID, secret, dialect = proj.ProjectID, proj.Secret, "in-process on "+st.Dialect()
 	}
-	st, err := sqlstore.Open(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	app, err := server.New(st, server.Options{Log: slog.New(slog.DiscardHandler), MasterKey: make([]byte, 32), PublicURL: "https://127.0.0.1"})
-	if err != nil {
-		return err
-	}
-	proj, err := app.Projects.Create(ctx, "load", tenant.Consumer, tenant.Test)
-	if err != nil {
-		return err
-	}
-	latchURL, stopLatch, err := serveTLS(app.Handler, cert)
-	if err != nil {
-		return err
-	}
-	defer stopLatch()
 	plainURL, stopPlain, err := serveTLS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -93,11 +118,11 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string) error {
 	}
 	defer stopPlain()
 
-	client, err := newClient(caFile, conns)
+	client, err := newClient(roots, conns)
 	if err != nil {
 		return err
 	}
-	c := &caller{client: client, base: latchURL, project: proj.ProjectID, secret: proj.Secret}
+	c := &caller{client: client, base: latchURL, project: projectID, secret: secret}
 	token, jwt, err := c.session()
 	if err != nil {
 		return err
@@ -133,7 +158,7 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string) error {
 		results = append(results, r)
 		fmt.Fprintf(os.Stderr, "%s: %.0f req/s\n", r.name, r.rps)
 	}
-	print(results, d, conns, st.Dialect())
+	print(results, d, conns, dialect)
 	return nil
 }
 
@@ -148,13 +173,15 @@ func serveTLS(h http.Handler, cert tls.Certificate) (string, func(), error) {
 	return "https://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
-func newClient(caFile string, conns int) (*http.Client, error) {
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
+func newClient(caFiles []string, conns int) (*http.Client, error) {
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
+	for _, f := range caFiles {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		pool.AppendCertsFromPEM(pem)
+	}
 	// HTTP/1.1 only, one connection per worker, as the Node SDK does.
 	tr := &http.Transport{
 		TLSClientConfig:     &tls.Config{RootCAs: pool},
@@ -194,7 +221,7 @@ func (c *caller) call(method, path, body string, want int) (map[string]any, erro
 
 // session makes a user and a 60-minute session through the public API.
 func (c *caller) session() (string, string, error) {
-	u, err := c.call("POST", "/v1/users", `{"email":"load-session@example.com"}`, 201)
+	u, err := c.call("POST", "/v1/users", fmt.Sprintf(`{"email":"load-session-%d@example.com"}`, time.Now().UnixNano()), 201)
 	if err != nil {
 		return "", "", err
 	}
@@ -259,7 +286,7 @@ func print(rs []result, d time.Duration, conns int, dialect string) {
 			plain = r.rps
 		}
 	}
-	fmt.Printf("%d connections, %s per scenario, %s, GOMAXPROCS=%d, HTTP/1.1 over TLS on loopback\n\n", conns, d, dialect, runtime.GOMAXPROCS(0))
+	fmt.Printf("%d connections, %s per scenario, Latch %s, GOMAXPROCS=%d, HTTP/1.1 over TLS on loopback\n\n", conns, d, dialect, runtime.GOMAXPROCS(0))
 	fmt.Println("| scenario | requests | errors | req/s | vs plain | p50 | p99 | max |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
