@@ -127,7 +127,7 @@ func (m *Manager) load(ctx context.Context, projectID string) (*projectKeys, err
 		}
 		pk.public[k.KID] = pub
 		pk.jwks = append(pk.jwks, j)
-		if k.RetiredAt == nil && !k.ActiveAt.After(now) {
+		if signs(k, now) {
 			signing = k // list is ordered by active_at: the newest active wins
 		}
 	}
@@ -151,9 +151,14 @@ func (m *Manager) load(ctx context.Context, projectID string) (*projectKeys, err
 	return pk, nil
 }
 
+// signs reports whether k may sign at now: active and not yet retired.
+func signs(k *store.SigningKey, now time.Time) bool {
+	return !k.ActiveAt.After(now) && (k.RetiredAt == nil || k.RetiredAt.After(now))
+}
+
 func hasActive(list []store.SigningKey, now time.Time) bool {
-	for _, k := range list {
-		if k.RetiredAt == nil && !k.ActiveAt.After(now) {
+	for i := range list {
+		if signs(&list[i], now) {
 			return true
 		}
 	}

@@ -501,12 +501,11 @@ func (s *Service) Revoke(ctx context.Context, p tenant.Project, r RevokeRequest)
 		}
 		id = ss.ID
 	case r.SessionJWT != "":
-		claims, err := s.VerifyJWT(ctx, p, r.SessionJWT)
+		ss, _, err := s.byJWT(ctx, s.store, p, r.SessionJWT)
 		if err != nil {
 			return err
 		}
-		sc, _ := claims[SessionClaim].(map[string]any)
-		id, _ = sc["id"].(string)
+		id = ss.ID
 	default:
 		if !ids.Valid(ids.Session, id) {
 			return apierr.InvalidSessionID

@@ -29,17 +29,24 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	if ok {
 		return st, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
-		return st, nil
-	}
-	if len(c.m) >= maxCachedStmts {
+	c.mu.RLock()
+	full := len(c.m) >= maxCachedStmts
+	c.mu.RUnlock()
+	if full {
 		return nil, nil
 	}
+	// Prepare without holding the lock: on SQLite it may wait for the one
+	// writer connection, whose transaction needs the lock to find its
+	// statements.
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.m[query]; ok || len(c.m) >= maxCachedStmts {
+		st.Close()
+		return cur, nil
 	}
 	c.m[query] = st
 	return st, nil
