@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -18,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -33,6 +35,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "plain-server" {
+		plainServer(os.Args[2])
+		return
+	}
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	conns := flag.Int("connections", 32, "concurrent keep-alive connections")
 	dbURL := flag.String("database-url", "", "postgres://... (default: SQLite in a temp dir)")
@@ -73,7 +79,10 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 	var latchURL, projectID, secret, dialect string
 	roots := []string{caFile}
 	if ext != nil {
-		var creds struct{ ProjectID, Secret string }
+		var creds struct {
+			ProjectID string `json:"project_id"`
+			Secret    string `json:"secret"`
+		}
 		b, err := os.ReadFile(filepath.Join(ext.dataDir, "credentials.json"))
 		if err != nil {
 			return err
@@ -108,11 +117,15 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 		defer stop()
 		projectID, secret, dialect = proj.ProjectID, proj.Secret, "in-process on "+st.Dialect()
 	}
-	plainURL, stopPlain, err := serveTLS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"status_code":200,"request_id":"request-id-test-00000000-0000-0000-0000-000000000000"}`))
-	}), cert)
+	// The ceiling runs where Latch runs: in this process, or in a process of
+	// its own when Latch is an external `latch serve`.
+	var plainURL string
+	var stopPlain func()
+	if ext != nil {
+		plainURL, stopPlain, err = spawnPlain(dir)
+	} else {
+		plainURL, stopPlain, err = serveTLS(plainHandler, cert)
+	}
 	if err != nil {
 		return err
 	}
@@ -160,6 +173,48 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 	}
 	print(results, d, conns, dialect)
 	return nil
+}
+
+var plainHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"status_code":200,"request_id":"request-id-test-00000000-0000-0000-0000-000000000000"}`))
+})
+
+// plainServer serves the plain handler with dir's certificate and prints
+// its URL on stdout; it runs until killed.
+func plainServer(dir string) {
+	cert, _, err := tlsca.Ensure(filepath.Join(dir, "tls"), []string{"127.0.0.1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	url, _, err := serveTLS(plainHandler, cert)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(url)
+	select {}
+}
+
+func spawnPlain(dir string) (string, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(self, "plain-server", dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		return "", nil, err
+	}
+	return strings.TrimSpace(line), func() { cmd.Process.Kill(); cmd.Wait() }, nil
 }
 
 func serveTLS(h http.Handler, cert tls.Certificate) (string, func(), error) {
