@@ -91,6 +91,10 @@ func New(st store.Store, o Options) (*App, error) {
 	(&sessions.Handler{Service: sessionSvc, Log: log}).Mount(authed, mux)
 	(&magiclinks.Handler{Service: mlSvc, Log: log}).Mount(authed, mux)
 	(&delivery.DevHandler{Store: st, Log: log}).Mount(authed)
+	// Products of the multi-factor issue mount below, one block each.
+	// -- otps --
+	// -- passwords --
+	// -- totps --
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, r, http.StatusOK, &struct {

@@ -187,6 +187,9 @@ type Store interface {
 	MagicLinkStore
 	OutboxStore
 	KeyStore
+	OTPStore
+	PasswordStore
+	TOTPStore
 }
 
 // ProjectStore holds projects and their redirect URLs.

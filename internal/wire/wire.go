@@ -137,17 +137,29 @@ type EmbeddedFactor struct {
 	EmbeddedID string `json:"embedded_id"`
 }
 
+// AuthenticatorAppFactor is the TOTP detail of a factor.
+type AuthenticatorAppFactor struct {
+	TOTPID string `json:"totp_id"`
+}
+
+// RecoveryCodeFactor is the recovery-code detail of a factor.
+type RecoveryCodeFactor struct {
+	TOTPRecoveryCodeID string `json:"totp_recovery_code_id"`
+}
+
 // Factor is the SDK's AuthenticationFactor. Only the detail that applies
 // is set; later products add theirs.
 type Factor struct {
-	Type                string          `json:"type"`
-	DeliveryMethod      string          `json:"delivery_method"`
-	LastAuthenticatedAt string          `json:"last_authenticated_at"`
-	CreatedAt           string          `json:"created_at"`
-	UpdatedAt           string          `json:"updated_at"`
-	EmailFactor         *EmailFactor    `json:"email_factor,omitempty"`
-	PhoneNumberFactor   *PhoneFactor    `json:"phone_number_factor,omitempty"`
-	EmbeddedFactor      *EmbeddedFactor `json:"embeddable_magic_link_factor,omitempty"`
+	Type                string                  `json:"type"`
+	DeliveryMethod      string                  `json:"delivery_method"`
+	LastAuthenticatedAt string                  `json:"last_authenticated_at"`
+	CreatedAt           string                  `json:"created_at"`
+	UpdatedAt           string                  `json:"updated_at"`
+	EmailFactor         *EmailFactor            `json:"email_factor,omitempty"`
+	PhoneNumberFactor   *PhoneFactor            `json:"phone_number_factor,omitempty"`
+	EmbeddedFactor      *EmbeddedFactor         `json:"embeddable_magic_link_factor,omitempty"`
+	AuthenticatorApp    *AuthenticatorAppFactor `json:"authenticator_app_factor,omitempty"`
+	RecoveryCode        *RecoveryCodeFactor     `json:"recovery_code_factor,omitempty"`
 }
 
 // Same reports whether two factors are the same method, so a re-used factor
@@ -163,8 +175,15 @@ func (f Factor) Same(o Factor) bool {
 		return f.PhoneNumberFactor.PhoneID == o.PhoneNumberFactor.PhoneID
 	case f.EmbeddedFactor != nil && o.EmbeddedFactor != nil:
 		return f.EmbeddedFactor.EmbeddedID == o.EmbeddedFactor.EmbeddedID
+	case f.AuthenticatorApp != nil && o.AuthenticatorApp != nil:
+		return f.AuthenticatorApp.TOTPID == o.AuthenticatorApp.TOTPID
+	case f.RecoveryCode != nil && o.RecoveryCode != nil:
+		return f.RecoveryCode.TOTPRecoveryCodeID == o.RecoveryCode.TOTPRecoveryCodeID
 	}
-	return false
+	// Factors without detail (a password) are the same method by type.
+	return f.EmailFactor == nil && o.EmailFactor == nil && f.PhoneNumberFactor == nil && o.PhoneNumberFactor == nil &&
+		f.EmbeddedFactor == nil && o.EmbeddedFactor == nil && f.AuthenticatorApp == nil && o.AuthenticatorApp == nil &&
+		f.RecoveryCode == nil && o.RecoveryCode == nil
 }
 
 // Session is the SDK's Session.
