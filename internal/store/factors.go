@@ -74,13 +74,15 @@ type TOTP struct {
 	ExpiresAt    time.Time // an unverified TOTP is unusable after this
 }
 
-// RecoveryCode is one single-use TOTP recovery code, stored hashed.
+// RecoveryCode is one single-use TOTP recovery code: looked up by its hash,
+// and kept sealed so totps.recovery_codes can show it again, as Stytch does.
 type RecoveryCode struct {
-	ProjectID string
-	TOTPID    string
-	UserID    string
-	CodeHash  string
-	UsedAt    *time.Time
+	ProjectID  string
+	TOTPID     string
+	UserID     string
+	CodeHash   string
+	CodeSealed []byte
+	UsedAt     *time.Time
 }
 
 // TOTPStore holds TOTP registrations and recovery codes.

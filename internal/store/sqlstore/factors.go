@@ -137,8 +137,8 @@ func (s *Store) CreateTOTP(ctx context.Context, t *store.TOTP, codes []store.Rec
 			return wrap(err)
 		}
 		for _, c := range codes {
-			if _, err := tx.w.ExecContext(ctx, `INSERT INTO recovery_codes (project_id, totp_id, user_id, code_hash, used_at) VALUES ($1, $2, $3, $4, $5)`,
-				t.ProjectID, t.ID, t.UserID, c.CodeHash, nullUS(c.UsedAt)); err != nil {
+			if _, err := tx.w.ExecContext(ctx, `INSERT INTO recovery_codes (project_id, totp_id, user_id, code_hash, code_sealed, used_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+				t.ProjectID, t.ID, t.UserID, c.CodeHash, base64.StdEncoding.EncodeToString(c.CodeSealed), nullUS(c.UsedAt)); err != nil {
 				return wrap(err)
 			}
 		}
@@ -201,7 +201,7 @@ func (s *Store) AcceptTOTPStep(ctx context.Context, projectID, totpID string, st
 }
 
 func (s *Store) ListRecoveryCodes(ctx context.Context, projectID, totpID string) ([]store.RecoveryCode, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT project_id, totp_id, user_id, code_hash, used_at FROM recovery_codes
+	rows, err := s.r.QueryContext(ctx, `SELECT project_id, totp_id, user_id, code_hash, code_sealed, used_at FROM recovery_codes
 		WHERE project_id = $1 AND totp_id = $2 ORDER BY code_hash`, projectID, totpID)
 	if err != nil {
 		return nil, wrap(err)
@@ -211,8 +211,12 @@ func (s *Store) ListRecoveryCodes(ctx context.Context, projectID, totpID string)
 	for rows.Next() {
 		var c store.RecoveryCode
 		var used sql.NullInt64
-		if err := rows.Scan(&c.ProjectID, &c.TOTPID, &c.UserID, &c.CodeHash, &used); err != nil {
+		var sealed string
+		if err := rows.Scan(&c.ProjectID, &c.TOTPID, &c.UserID, &c.CodeHash, &sealed, &used); err != nil {
 			return nil, wrap(err)
+		}
+		if c.CodeSealed, err = base64.StdEncoding.DecodeString(sealed); err != nil {
+			return nil, err
 		}
 		c.UsedAt = fromNullUS(used)
 		out = append(out, c)
@@ -227,6 +231,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, projectID, userID, codeHash
 		WHERE project_id = $1 AND user_id = $2 AND code_hash = $3 AND used_at IS NULL
 		RETURNING project_id, totp_id, user_id, code_hash, used_at`, projectID, userID, codeHash, us(now)).
 		Scan(&c.ProjectID, &c.TOTPID, &c.UserID, &c.CodeHash, &used)
+	// CodeSealed is not returned: the caller already holds the code.
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrConsumed
 	}

@@ -46,6 +46,7 @@ CREATE TABLE recovery_codes (
     totp_id    TEXT NOT NULL,
     user_id    TEXT NOT NULL,
     code_hash  TEXT NOT NULL,
+    code_sealed TEXT NOT NULL,
     used_at    BIGINT,
     PRIMARY KEY (project_id, code_hash),
     FOREIGN KEY (project_id, totp_id) REFERENCES totps(project_id, id) ON DELETE CASCADE
