@@ -89,3 +89,13 @@ var (
 	ProjectNotFound                 = def(http.StatusNotFound, "project_not_found", "Project could not be found.")
 	ProjectIDMismatch               = def(http.StatusBadRequest, "project_id_mismatch", "The project_id in the path does not match the authenticated project.")
 )
+
+// One-time passcodes.
+var (
+	OTPCodeNotFound          = def(http.StatusNotFound, "otp_code_not_found", "The one-time passcode is incorrect.")
+	UnableToAuthOTPCode      = def(http.StatusUnauthorized, "unable_to_auth_otp_code", "The one-time passcode was already used, has expired or had too many wrong attempts. Send a new one.")
+	InvalidCode              = def(http.StatusBadRequest, "invalid_code", "The code must be 6 digits.")
+	InvalidMethodID          = def(http.StatusBadRequest, "invalid_method_id", "method_id must be an email_id or phone_id.")
+	InvalidExpirationOTP     = def(http.StatusBadRequest, "invalid_expiration_otp", "expiration_minutes must be between 1 and 10.")
+	SMSProviderNotConfigured = def(http.StatusServiceUnavailable, "sms_provider_not_configured", "Live projects need an SMS provider; start latch serve with Twilio settings.")
+)

@@ -44,7 +44,10 @@ type Outbox struct {
 	// EmailProvider is the provider name used for live projects' email;
 	// empty means none is configured and live sends are refused.
 	EmailProvider string
-	wake          chan struct{}
+	// TextProvider is the provider name used for live projects' SMS and
+	// WhatsApp; empty means none is configured.
+	TextProvider string
+	wake         chan struct{}
 }
 
 // NewOutbox returns an outbox.
@@ -58,6 +61,35 @@ type Email struct {
 	Rendered Rendered
 	Link     string
 	Token    string
+	Code     string
+}
+
+// Text is an SMS or WhatsApp message to queue.
+type Text struct {
+	Channel string // sms or whatsapp
+	To      string // E.164
+	Body    string
+	Code    string
+}
+
+// EnqueueText writes an SMS or WhatsApp message to the outbox inside st.
+func (o *Outbox) EnqueueText(ctx context.Context, st store.Store, p tenant.Project, t Text) (string, error) {
+	provider := "dev"
+	if !p.IsTest() {
+		if o.TextProvider == "" {
+			return "", apierr.SMSProviderNotConfigured
+		}
+		provider = o.TextProvider
+	}
+	now := o.clock.Now()
+	m := &store.OutboxMessage{
+		ProjectID: p.ID, ID: ids.New(ids.OutboxMsg, p.Environment), Channel: t.Channel, Provider: provider,
+		To: t.To, BodyText: t.Body, Code: t.Code, Status: "pending", NextAttempt: now, CreatedAt: now,
+	}
+	if err := st.EnqueueMessage(ctx, m); err != nil {
+		return "", err
+	}
+	return m.ID, nil
 }
 
 // EnqueueEmail writes an email to the outbox inside st (the caller's
@@ -83,6 +115,7 @@ func (o *Outbox) EnqueueEmail(ctx context.Context, st store.Store, p tenant.Proj
 		BodyHTML:    e.Rendered.HTML,
 		Link:        e.Link,
 		Token:       e.Token,
+		Code:        e.Code,
 		Status:      "pending",
 		NextAttempt: now,
 		CreatedAt:   now,

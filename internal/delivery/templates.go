@@ -102,3 +102,36 @@ func plural(n int, unit string) string {
 	}
 	return strings.TrimSpace(s)
 }
+
+// KindOTP is the email carrying a one-time passcode.
+const KindOTP EmailKind = "otp"
+
+// RenderOTPEmail renders the one-time passcode email.
+func RenderOTPEmail(projectName, code string, expires time.Duration) Rendered {
+	if projectName == "" {
+		projectName = "your app"
+	}
+	subject := fmt.Sprintf("Your verification code for %s", projectName)
+	text := fmt.Sprintf("Your %s verification code is %s.\n\nIt expires in %s. If you did not ask for it, you can ignore this email.\n",
+		projectName, code, humanDuration(expires))
+	var html bytes.Buffer
+	htmlOTP.Execute(&html, map[string]string{"Subject": subject, "Project": projectName, "Code": code, "ExpiresIn": humanDuration(expires)})
+	return Rendered{Subject: subject, Text: text, HTML: html.String()}
+}
+
+// TextOTP is the SMS or WhatsApp body carrying a one-time passcode.
+func TextOTP(projectName, code string, expires time.Duration) string {
+	if projectName == "" {
+		projectName = "your app"
+	}
+	return fmt.Sprintf("Your %s verification code is %s. It expires in %s.", projectName, code, humanDuration(expires))
+}
+
+var htmlOTP = htmltemplate.Must(htmltemplate.New("otp").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;background:#f6f7f9;margin:0;padding:32px">
+<table role="presentation" width="100%" style="max-width:520px;margin:0 auto;background:#fff;border-radius:8px;padding:32px"><tr><td>
+<h1 style="font-size:20px;margin:0 0 16px">Your {{.Project}} verification code</h1>
+<p style="font-size:32px;letter-spacing:6px;font-weight:600;margin:0 0 24px">{{.Code}}</p>
+<p style="font-size:13px;color:#555;margin:0">It expires in {{.ExpiresIn}}. If you did not ask for it, you can ignore this email.</p>
+</td></tr></table></body></html>`))

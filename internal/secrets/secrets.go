@@ -5,6 +5,7 @@ package secrets
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -39,6 +40,14 @@ func Hash(token string) string {
 // Equal compares two strings in constant time.
 func Equal(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// DeriveKey derives a purpose-specific 32-byte key from the master key, so
+// no two uses share key material.
+func DeriveKey(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("latch key derivation\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // Sealer encrypts small secrets at rest with AES-256-GCM.

@@ -24,6 +24,7 @@ import (
 	"github.com/latchhq/latch/internal/httpx"
 	"github.com/latchhq/latch/internal/keys"
 	"github.com/latchhq/latch/internal/magiclinks"
+	"github.com/latchhq/latch/internal/otps"
 	"github.com/latchhq/latch/internal/projects"
 	"github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/sessions"
@@ -93,6 +94,8 @@ func New(st store.Store, o Options) (*App, error) {
 	(&delivery.DevHandler{Store: st, Log: log}).Mount(authed)
 	// Products of the multi-factor issue mount below, one block each.
 	// -- otps --
+	otpSvc := &otps.Service{Store: st, Clock: o.Clock, Outbox: outbox, Sessions: sessionSvc, CodeKey: secrets.DeriveKey(o.MasterKey, "otp codes")}
+	(&otps.Handler{Service: otpSvc, Log: log}).Mount(authed)
 	// -- passwords --
 	// -- totps --
 
