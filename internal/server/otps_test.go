@@ -1,0 +1,177 @@
+package server_test
+
+import (
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchhq/latch/internal/otps"
+	"github.com/latchhq/latch/internal/tenant"
+)
+
+type codeMessage struct {
+	MessageID string  `json:"message_id"`
+	Channel   string  `json:"channel"`
+	To        string  `json:"to"`
+	BodyText  string  `json:"body_text"`
+	Code      *string `json:"code"`
+}
+
+// lastCode returns the newest code sent to addr.
+func (p *project) lastCode(addr string) codeMessage {
+	p.h.t.Helper()
+	r := p.ok(200, "GET", "/v1/dev/outbox?to="+url.QueryEscape(addr), nil)
+	msgs := into[struct{ Messages []codeMessage }](p.h.t, r).Messages
+	if len(msgs) == 0 || msgs[0].Code == nil {
+		p.h.t.Fatalf("no code sent to %s: %s", addr, r.raw)
+	}
+	return msgs[0]
+}
+
+func TestOTPSMSLoginOrCreateAndAuthenticate(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("OTP", tenant.Test)
+	r := p.ok(200, "POST", "/v1/otps/sms/login_or_create", map[string]any{"phone_number": "+1 (415) 555-2671"})
+	phoneID, userID := r.str("phone_id"), r.str("user_id")
+	if !idRe("phone-number", tenant.Test).MatchString(phoneID) || r.body["user_created"] != true {
+		t.Fatalf("login_or_create: %s", r.raw)
+	}
+	m := p.lastCode("+14155552671")
+	if m.Channel != "sms" || len(*m.Code) != 6 || m.BodyText != fmt.Sprintf("Your OTP verification code is %s. It expires in 2 minutes.", *m.Code) {
+		t.Fatalf("message %+v", m)
+	}
+	// The code is stored only as a keyed hash.
+	rows := queryRows(t, h.db(), `SELECT code_hash FROM otp_codes WHERE method_id = ?`, phoneID)
+	if len(rows) != 1 || rows[0]["code_hash"] == *m.Code || rows[0]["code_hash"] == sha256hex(*m.Code) {
+		t.Fatalf("stored code row %v", rows)
+	}
+	a := into[authJSON](t, p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": phoneID, "code": *m.Code, "session_duration_minutes": 30}))
+	if a.UserID != userID || a.MethodID != phoneID || a.Session == nil {
+		t.Fatalf("authenticate: %+v", a)
+	}
+	f := a.Session.AuthenticationFactors[0]
+	if f.Type != "otp" || f.DeliveryMethod != "sms" {
+		t.Fatalf("factor %+v", f)
+	}
+	if !a.User.PhoneNumbers[0].Verified || a.User.Status != "active" {
+		t.Fatalf("user after OTP %+v", a.User)
+	}
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": phoneID, "code": *m.Code}), 401, "unable_to_auth_otp_code")
+}
+
+func TestOTPCodeDiesAfterMaxAttempts(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("OTP", tenant.Test)
+	r := p.ok(200, "POST", "/v1/otps/email/login_or_create", map[string]any{"email": "ada@example.com"})
+	emailID := r.str("email_id")
+	code := *p.lastCode("ada@example.com").Code
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for i := 0; i < otps.MaxAttempts; i++ {
+		wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": wrong}), 404, "otp_code_not_found")
+	}
+	// The right code no longer works: the code is dead.
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": code}), 401, "unable_to_auth_otp_code")
+}
+
+func TestOTPConcurrentRedemptionSucceedsOnce(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("OTP", tenant.Test)
+	r := p.ok(200, "POST", "/v1/otps/whatsapp/login_or_create", map[string]any{"phone_number": "+442079460958"})
+	phoneID := r.str("phone_id")
+	m := p.lastCode("+442079460958")
+	if m.Channel != "whatsapp" {
+		t.Fatalf("channel %q", m.Channel)
+	}
+	// MaxAttempts bounds the racers that even reach the comparison.
+	const n = otps.MaxAttempts
+	start := make(chan struct{})
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			res, err := h.send("POST", "/v1/otps/authenticate", map[string]any{"method_id": phoneID, "code": *m.Code}, p.auth())
+			if err == nil {
+				statuses[i] = res.status
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, s := range statuses {
+		if s == 200 {
+			ok++
+		} else if s != 401 {
+			t.Errorf("status %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d successes of %d racers, want exactly 1: %v", ok, n, statuses)
+	}
+}
+
+func TestOTPExpiryAndReplacement(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("OTP", tenant.Test)
+	r := p.ok(200, "POST", "/v1/otps/sms/login_or_create", map[string]any{"phone_number": "+14155550100", "expiration_minutes": 1})
+	phoneID := r.str("phone_id")
+	first := *p.lastCode("+14155550100").Code
+	h.clock.Advance(61 * time.Second)
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": phoneID, "code": first}), 401, "unable_to_auth_otp_code")
+
+	// A new send replaces the old code: only the newest works.
+	p.ok(200, "POST", "/v1/otps/sms/send", map[string]any{"phone_number": "+14155550100"})
+	second := *p.lastCode("+14155550100").Code
+	if second != first {
+		wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": phoneID, "code": first}), 404, "otp_code_not_found")
+	}
+	p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": phoneID, "code": second})
+
+	for _, tc := range []struct {
+		body map[string]any
+		path string
+		want string
+		code int
+	}{
+		{map[string]any{"phone_number": "+14155550100", "expiration_minutes": 11}, "/v1/otps/sms/send", "invalid_expiration_otp", 400},
+		{map[string]any{"phone_number": "4155550100"}, "/v1/otps/sms/send", "invalid_phone_number", 400},
+		{map[string]any{"phone_number": "+14155550199"}, "/v1/otps/sms/send", "phone_number_not_found", 404},
+		{map[string]any{"email": "nobody@example.com"}, "/v1/otps/email/send", "email_not_found", 404},
+		{map[string]any{"method_id": phoneID, "code": "12345"}, "/v1/otps/authenticate", "invalid_code", 400},
+		{map[string]any{"method_id": "user-test-x", "code": "123456"}, "/v1/otps/authenticate", "invalid_method_id", 400},
+	} {
+		wantError(t, p.call("POST", tc.path, tc.body), tc.code, tc.want)
+	}
+}
+
+// A second factor: a magic-link session gains an SMS OTP factor.
+func TestOTPAddsFactorToSession(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("MFA", tenant.Test)
+	a := p.login("mfa@example.com", 60)
+	r := p.ok(200, "POST", "/v1/otps/sms/send", map[string]any{"phone_number": "+14155550123", "session_token": a.SessionToken})
+	if r.str("user_id") != a.UserID {
+		t.Fatalf("the phone was attached to %s, want %s", r.str("user_id"), a.UserID)
+	}
+	code := *p.lastCode("+14155550123").Code
+	b := into[authJSON](t, p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{
+		"method_id": r.str("phone_id"), "code": code, "session_token": a.SessionToken}))
+	if b.Session == nil || b.Session.SessionID != a.Session.SessionID {
+		t.Fatalf("second factor started a new session: %+v", b.Session)
+	}
+	types := []string{}
+	for _, f := range b.Session.AuthenticationFactors {
+		types = append(types, f.Type+"/"+f.DeliveryMethod)
+	}
+	if fmt.Sprint(types) != "[magic_link/email otp/sms]" {
+		t.Fatalf("factors %v", types)
+	}
+}
