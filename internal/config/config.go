@@ -29,6 +29,7 @@ type Config struct {
 	LogLevel    string
 	LogFormat   string // json or text
 	SMTP        SMTP
+	Twilio      Twilio
 	// ShutdownTimeout bounds how long in-flight requests get on SIGTERM.
 	ShutdownTimeout time.Duration
 }
@@ -41,6 +42,21 @@ type SMTP struct {
 	Password string
 	From     string
 	TLS      string // starttls, implicit, none
+}
+
+// Twilio configures the SMS/WhatsApp provider; AccountSID empty means none.
+type Twilio struct {
+	BaseURL             string
+	AccountSID          string
+	AuthToken           string
+	From                string
+	MessagingServiceSID string
+	WhatsAppFrom        string
+}
+
+// LogValue keeps the auth token out of logs.
+func (t Twilio) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("account_sid", t.AccountSID), slog.String("from", t.From), slog.String("base_url", t.BaseURL))
 }
 
 // LogValue keeps secrets out of logs.
@@ -93,6 +109,12 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTP.Password, "smtp-password", env("SMTP_PASSWORD", c.SMTP.Password), "SMTP AUTH password; prefer the environment variable (LATCH_SMTP_PASSWORD)")
 	fs.StringVar(&c.SMTP.From, "smtp-from", env("SMTP_FROM", c.SMTP.From), "From address (LATCH_SMTP_FROM)")
 	fs.StringVar(&c.SMTP.TLS, "smtp-tls", env("SMTP_TLS", c.SMTP.TLS), "starttls, implicit or none (LATCH_SMTP_TLS)")
+	fs.StringVar(&c.Twilio.AccountSID, "twilio-account-sid", env("TWILIO_ACCOUNT_SID", c.Twilio.AccountSID), "Twilio account SID; enables SMS and WhatsApp for live projects (LATCH_TWILIO_ACCOUNT_SID)")
+	fs.StringVar(&c.Twilio.AuthToken, "twilio-auth-token", env("TWILIO_AUTH_TOKEN", c.Twilio.AuthToken), "Twilio auth token; prefer the environment variable (LATCH_TWILIO_AUTH_TOKEN)")
+	fs.StringVar(&c.Twilio.From, "twilio-from", env("TWILIO_FROM", c.Twilio.From), "E.164 sender number (LATCH_TWILIO_FROM)")
+	fs.StringVar(&c.Twilio.MessagingServiceSID, "twilio-messaging-service-sid", env("TWILIO_MESSAGING_SERVICE_SID", c.Twilio.MessagingServiceSID), "Twilio messaging service instead of a number (LATCH_TWILIO_MESSAGING_SERVICE_SID)")
+	fs.StringVar(&c.Twilio.WhatsAppFrom, "twilio-whatsapp-from", env("TWILIO_WHATSAPP_FROM", c.Twilio.WhatsAppFrom), "WhatsApp sender if not --twilio-from (LATCH_TWILIO_WHATSAPP_FROM)")
+	fs.StringVar(&c.Twilio.BaseURL, "twilio-base-url", env("TWILIO_BASE_URL", c.Twilio.BaseURL), "API origin of a Twilio-compatible provider (LATCH_TWILIO_BASE_URL)")
 }
 
 // Validate reports every problem at once.

@@ -20,6 +20,7 @@ import (
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/config"
 	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/delivery/sms"
 	"github.com/latchhq/latch/internal/delivery/smtp"
 	"github.com/latchhq/latch/internal/httpx"
 	"github.com/latchhq/latch/internal/keys"
@@ -58,6 +59,7 @@ type Options struct {
 	PublicURL  string
 	Providers  map[string]delivery.Provider // "dev" is always present
 	EmailLive  string                       // provider name for live projects' email, "" for none
+	TextLive   string                       // provider name for live projects' SMS and WhatsApp, "" for none
 	PollOutbox time.Duration
 }
 
@@ -80,6 +82,7 @@ func New(st store.Store, o Options) (*App, error) {
 	userSvc := users.New(st, o.Clock)
 	userSvc.Changed = sessionSvc.UserChanged
 	outbox := delivery.NewOutbox(o.Clock, o.EmailLive)
+	outbox.TextProvider = o.TextLive
 	mlSvc := &magiclinks.Service{Store: st, Clock: o.Clock, Outbox: outbox, Sessions: sessionSvc, Redirects: projectSvc, PublicURL: o.PublicURL}
 
 	reg := prometheus.NewRegistry()
@@ -226,7 +229,17 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 		providers["smtp"] = delivery.SMTP{Sender: sender}
 		emailLive = "smtp"
 	}
-	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive})
+	textLive := ""
+	if cfg.Twilio.AccountSID != "" {
+		sender, err := sms.New(sms.Config{BaseURL: cfg.Twilio.BaseURL, AccountSID: cfg.Twilio.AccountSID, AuthToken: cfg.Twilio.AuthToken,
+			From: cfg.Twilio.From, MessagingServiceSID: cfg.Twilio.MessagingServiceSID, WhatsAppFrom: cfg.Twilio.WhatsAppFrom})
+		if err != nil {
+			return err
+		}
+		providers["twilio"] = delivery.Twilio{Sender: sender}
+		textLive = "twilio"
+	}
+	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive, TextLive: textLive})
 	if err != nil {
 		return err
 	}
@@ -258,7 +271,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 		}
 	}()
 	printBanner(out, base, cfg, creds, caFile, st.Dialect())
-	log.Info("latch serving", "url", base, "database", st.Dialect(), "data_dir", cfg.DataDir, "smtp", cfg.SMTP)
+	log.Info("latch serving", "url", base, "database", st.Dialect(), "data_dir", cfg.DataDir, "smtp", cfg.SMTP, "twilio", cfg.Twilio)
 
 	select {
 	case err := <-serveErr:

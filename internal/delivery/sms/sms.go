@@ -115,17 +115,14 @@ func redacted(secret string) string {
 	return "[REDACTED]"
 }
 
-// credentials sits behind a pointer in Sender so that even reflective
-// printing of a struct holding a Sender shows an address, not the token.
-type credentials struct {
-	accountSID string
-	authToken  string
-}
-
 // Sender sends messages through one configured provider account. It is safe
 // for concurrent use.
 type Sender struct {
-	creds               *credentials
+	accountSID string
+	// authToken returns the token. It is a closure so that even reflective
+	// printing of a struct holding a Sender in an unexported field (where fmt
+	// cannot call String) shows only a function address.
+	authToken           func() string
 	endpoint            string // full Messages.json URL
 	from                string // E.164, may be empty
 	messagingServiceSID string // may be empty
@@ -221,8 +218,10 @@ func New(cfg Config) (*Sender, error) {
 	// the credentials must not travel anywhere but the configured endpoint.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+	token := cfg.AuthToken
 	return &Sender{
-		creds:               &credentials{accountSID: cfg.AccountSID, authToken: cfg.AuthToken},
+		accountSID:          cfg.AccountSID,
+		authToken:           func() string { return token },
 		endpoint:            strings.TrimRight(base, "/") + "/2010-04-01/Accounts/" + cfg.AccountSID + "/Messages.json",
 		from:                cfg.From,
 		messagingServiceSID: cfg.MessagingServiceSID,
@@ -318,7 +317,7 @@ func (s *Sender) Send(ctx context.Context, ch Channel, to, body string) (string,
 	if err != nil {
 		return "", fmt.Errorf("sms: send %s: building request: %w", ch, err)
 	}
-	req.SetBasicAuth(s.creds.accountSID, s.creds.authToken)
+	req.SetBasicAuth(s.accountSID, s.authToken())
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "latch-sms")
@@ -467,17 +466,18 @@ func isMessageSID(s string) bool {
 }
 
 func (s *Sender) scrubString(text string) string {
-	if s.creds.authToken == "" {
+	token := s.authToken()
+	if token == "" {
 		return text
 	}
-	return strings.ReplaceAll(text, s.creds.authToken, "[REDACTED]")
+	return strings.ReplaceAll(text, token, "[REDACTED]")
 }
 
 // scrub guards against a transport error whose text somehow contains the
 // auth token (it should not: the token travels only in the Authorization
 // header). The original error stays reachable through Unwrap.
 func (s *Sender) scrub(err error) error {
-	if msg := err.Error(); s.creds.authToken != "" && strings.Contains(msg, s.creds.authToken) {
+	if token, msg := s.authToken(), err.Error(); token != "" && strings.Contains(msg, token) {
 		return &scrubbedError{msg: s.scrubString(msg), err: err}
 	}
 	return err
