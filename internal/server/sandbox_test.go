@@ -1,0 +1,71 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/latchhq/latch/internal/sandbox"
+	"github.com/latchhq/latch/internal/tenant"
+)
+
+func TestSandboxValuesInTestEnvironments(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("Sandbox", tenant.Test)
+
+	r := p.ok(200, "POST", "/v1/magic_links/email/login_or_create", map[string]any{"email": "Sandbox@Stytch.com"})
+	if r.str("user_id") != sandbox.UserID || r.str("email_id") != sandbox.EmailID {
+		t.Fatalf("login_or_create: %s", r.raw)
+	}
+	if n := len(p.outbox(sandbox.Email)); n != 0 {
+		t.Fatalf("sandbox send queued %d messages", n)
+	}
+	a := into[authJSON](t, p.ok(200, "POST", "/v1/magic_links/authenticate", map[string]any{"token": sandbox.MagicLinkToken}))
+	if a.UserID != sandbox.UserID || a.Session != nil || a.SessionToken != "" {
+		t.Fatalf("sandbox authenticate without duration: %+v", a)
+	}
+	a = into[authJSON](t, p.ok(200, "POST", "/v1/magic_links/authenticate", map[string]any{"token": sandbox.MagicLinkToken, "session_duration_minutes": 60}))
+	if a.SessionToken != sandbox.SessionToken || a.Session == nil || a.SessionJWT == "" {
+		t.Fatalf("sandbox authenticate with duration: %+v", a)
+	}
+	wantError(t, p.call("POST", "/v1/magic_links/authenticate", map[string]any{"token": sandbox.MagicLinkTokenUsed}), 401, "unable_to_auth_magic_link")
+	wantError(t, p.call("POST", "/v1/magic_links/authenticate", map[string]any{"token": sandbox.MagicLinkTokenNotFound}), 404, "magic_link_not_found")
+
+	s := into[authJSON](t, p.ok(200, "POST", "/v1/sessions/authenticate", map[string]any{"session_token": sandbox.SessionToken}))
+	if s.Session == nil || s.Session.StartedAt != "2021-08-28T00:41:58Z" || s.User.UserID != sandbox.UserID || s.SessionJWT == "" {
+		t.Fatalf("sandbox session: %+v", s)
+	}
+	wantError(t, p.call("POST", "/v1/sessions/authenticate", map[string]any{"session_token": "59cnLELtq5cFVS6uYK9f-pAWzBkhqZl8AvLhbhOvKNWw"}), 404, "session_not_found")
+	wantError(t, p.call("GET", "/v1/sessions?user_id="+sandbox.UserID, nil), 404, "user_not_found")
+
+	for _, path := range []string{"/v1/otps/sms/send", "/v1/otps/sms/login_or_create", "/v1/otps/whatsapp/send", "/v1/otps/whatsapp/login_or_create"} {
+		r := p.ok(200, "POST", path, map[string]any{"phone_number": sandbox.Phone})
+		if r.str("phone_id") != sandbox.PhoneID {
+			t.Fatalf("%s: %s", path, r.raw)
+		}
+	}
+	e := p.ok(200, "POST", "/v1/otps/email/send", map[string]any{"email": sandbox.Email})
+	if e.str("email_id") != sandbox.EmailID {
+		t.Fatalf("otp email send: %s", e.raw)
+	}
+	if n := len(p.outbox(sandbox.Phone)); n != 0 {
+		t.Fatalf("sandbox OTP queued %d messages", n)
+	}
+	o := into[authJSON](t, p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": sandbox.PhoneID, "code": "000000", "session_duration_minutes": 5}))
+	if o.UserID != sandbox.UserID || o.SessionToken != sandbox.SessionToken {
+		t.Fatalf("sandbox otp: %+v", o)
+	}
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": sandbox.EmailID, "code": "123456"}), 404, "otp_code_not_found")
+	// Nothing was stored for the sandbox user.
+	if rows := queryRows(t, h.db(), `SELECT id FROM users WHERE id = ?`, sandbox.UserID); len(rows) != 0 {
+		t.Fatalf("the sandbox user was stored: %v", rows)
+	}
+}
+
+func TestLiveEnvironmentsIgnoreSandboxValues(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("Live", tenant.Live)
+	wantError(t, p.call("POST", "/v1/magic_links/authenticate", map[string]any{"token": sandbox.MagicLinkToken}), 404, "magic_link_not_found")
+	wantError(t, p.call("POST", "/v1/sessions/authenticate", map[string]any{"session_token": sandbox.SessionToken}), 404, "session_not_found")
+	wantError(t, p.call("POST", "/v1/otps/sms/send", map[string]any{"phone_number": sandbox.Phone}), 400, "invalid_phone_number")
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": sandbox.PhoneID, "code": "000000"}), 404, "otp_code_not_found")
+	wantError(t, p.call("POST", "/v1/magic_links/email/send", map[string]any{"email": sandbox.Email}), 404, "email_not_found")
+}
