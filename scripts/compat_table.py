@@ -29,6 +29,13 @@ STATUS = {
     "sessions.get": ("implemented", ""),
     "sessions.revoke": ("implemented", "by session_id, session_token or session_jwt"),
     "sessions.getJWKS": ("implemented", "also served without credentials, as the SDK's jose fetch needs"),
+    "otps.sms.send": ("implemented", "user_id / session_token / session_jwt attach a new phone"),
+    "otps.sms.loginOrCreate": ("implemented", ""),
+    "otps.whatsapp.send": ("implemented", ""),
+    "otps.whatsapp.loginOrCreate": ("implemented", ""),
+    "otps.email.send": ("implemented", "template ids: built-in only"),
+    "otps.email.loginOrCreate": ("implemented", ""),
+    "otps.authenticate": ("partial", "codes, attempts, sessions and factors; `options.ip_match_required` / `user_agent_match_required` are accepted but not enforced"),
 }
 
 def main(path):
