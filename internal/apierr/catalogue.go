@@ -99,3 +99,15 @@ var (
 	InvalidExpirationOTP     = def(http.StatusBadRequest, "invalid_expiration_otp", "expiration_minutes must be between 1 and 10.")
 	SMSProviderNotConfigured = def(http.StatusServiceUnavailable, "sms_provider_not_configured", "Live projects need an SMS provider; start latch serve with Twilio settings.")
 )
+
+// TOTP.
+var (
+	ActiveTOTPExists             = def(http.StatusBadRequest, "active_totp_exists", "The user already has an active TOTP registration; delete it before creating another.")
+	TOTPNotFound                 = def(http.StatusNotFound, "totp_not_found", "The user has no TOTP registration.")
+	ExpiredTOTP                  = def(http.StatusBadRequest, "expired_totp", "The TOTP registration was not verified within its expiration_minutes; create a new one.")
+	InvalidTOTPCode              = def(http.StatusBadRequest, "invalid_totp_code", "totp_code must be 6 digits.")
+	UnableToAuthTOTP             = def(http.StatusUnauthorized, "unable_to_authenticate_totp", "The TOTP code is incorrect.")
+	TOTPCodeAlreadyAuthenticated = def(http.StatusBadRequest, "totp_code_already_authenticated", "This TOTP code, or a later one, was already used; wait for the next code.")
+	InvalidRecoveryCode          = def(http.StatusBadRequest, "invalid_recovery_code", "recovery_code must look like xxxx-xxxx-xxxx.")
+	UnableToAuthRecoveryCode     = def(http.StatusUnauthorized, "unable_to_authenticate_recovery_code", "The recovery code is incorrect or was already used.")
+)

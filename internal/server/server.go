@@ -33,6 +33,7 @@ import (
 	"github.com/latchhq/latch/internal/store/sqlstore"
 	"github.com/latchhq/latch/internal/tenant"
 	"github.com/latchhq/latch/internal/tlsca"
+	"github.com/latchhq/latch/internal/totps"
 	"github.com/latchhq/latch/internal/users"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -101,6 +102,8 @@ func New(st store.Store, o Options) (*App, error) {
 	(&otps.Handler{Service: otpSvc, Log: log}).Mount(authed)
 	// -- passwords --
 	// -- totps --
+	totpSvc := &totps.Service{Store: st, Clock: o.Clock, Sessions: sessionSvc, Sealer: sealer}
+	(&totps.Handler{Service: totpSvc, Log: log}).Mount(authed)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, r, http.StatusOK, &struct {
