@@ -10,6 +10,7 @@ vet:
 	@test -z "$$(gofmt -l cmd internal)" || (echo "gofmt needed:"; gofmt -l cmd internal; exit 1)
 
 gotest:
+	cd internal/strength/testdata/oracle && npm ci --no-audit --no-fund
 	$(GO) test -race ./...
 
 sdktest:

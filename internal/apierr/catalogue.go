@@ -111,3 +111,16 @@ var (
 	InvalidRecoveryCode          = def(http.StatusBadRequest, "invalid_recovery_code", "recovery_code must look like xxxx-xxxx-xxxx.")
 	UnableToAuthRecoveryCode     = def(http.StatusUnauthorized, "unable_to_authenticate_recovery_code", "The recovery code is incorrect or was already used.")
 )
+
+// Passwords.
+var (
+	WeakPassword                   = def(http.StatusBadRequest, "weak_password", "The password is too weak.")
+	BreachedPassword               = def(http.StatusBadRequest, "breached_password", "The password appears in a list of breached passwords; choose another.")
+	ResetPassword                  = def(http.StatusBadRequest, "reset_password", "The password must be reset before it can be used.")
+	NoUserPassword                 = def(http.StatusBadRequest, "no_user_password", "The user has no password; set one with a reset or passwords.migrate.")
+	UserLockLimitReached           = def(http.StatusTooManyRequests, "user_lock_limit_reached", "The user is locked after too many failed authentications.")
+	SessionTooOldToResetPassword   = def(http.StatusBadRequest, "session_too_old_to_reset_password", "The session needs a password, magic link or email OTP factor from the last 5 minutes.")
+	NoResetPasswordRedirectURLSet  = def(http.StatusBadRequest, "no_reset_password_redirect_urls_set", "No reset_password_redirect_url was given and the project has no default reset password redirect URL.")
+	UnableToAuthPasswordResetToken = def(http.StatusUnauthorized, "unable_to_auth_password_reset_token", "The password reset token is unknown, used or expired.")
+	InvalidHash                    = def(http.StatusBadRequest, "invalid_hash", "The hash could not be read.")
+)

@@ -25,14 +25,17 @@ const (
 	KindLogin  EmailKind = "login"
 	KindSignup EmailKind = "signup"
 	KindInvite EmailKind = "invite"
+	// KindResetPassword is the password reset email.
+	KindResetPassword EmailKind = "reset_password"
 )
 
 type copyText struct{ subject, heading, intro, button, footer string }
 
 var copies = map[EmailKind]copyText{
-	KindLogin:  {"Your login link for %s", "Log in to %s", "Click the button below to log in.", "Log in", "If you did not ask to log in, you can ignore this email."},
-	KindSignup: {"Finish signing up for %s", "Welcome to %s", "Click the button below to finish creating your account.", "Finish sign up", "If you did not ask to sign up, you can ignore this email."},
-	KindInvite: {"You're invited to %s", "You have been invited to %s", "Click the button below to accept the invitation.", "Accept invitation", "If you were not expecting this invitation, you can ignore this email."},
+	KindLogin:         {"Your login link for %s", "Log in to %s", "Click the button below to log in.", "Log in", "If you did not ask to log in, you can ignore this email."},
+	KindSignup:        {"Finish signing up for %s", "Welcome to %s", "Click the button below to finish creating your account.", "Finish sign up", "If you did not ask to sign up, you can ignore this email."},
+	KindResetPassword: {"Reset your %s password", "Reset your password for %s", "Click the button below to choose a new password.", "Reset password", "If you did not ask to reset your password, you can ignore this email."},
+	KindInvite:        {"You're invited to %s", "You have been invited to %s", "Click the button below to accept the invitation.", "Accept invitation", "If you were not expecting this invitation, you can ignore this email."},
 }
 
 // EmailData fills a template.

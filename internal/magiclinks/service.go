@@ -17,6 +17,7 @@ import (
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/delivery"
 	"github.com/latchhq/latch/internal/ids"
+	"github.com/latchhq/latch/internal/pkce"
 	"github.com/latchhq/latch/internal/sandbox"
 	"github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/sessions"
@@ -352,7 +353,11 @@ func (s *Service) RedirectTarget(ctx context.Context, projectID, token string) (
 		return "", apierr.MagicLinkNotFound.Wrap(err)
 	}
 	q := u.Query()
-	q.Set("stytch_token_type", "magic_links")
+	typ := "magic_links"
+	if m.Kind == "reset_password" {
+		typ = "reset_password"
+	}
+	q.Set("stytch_token_type", typ)
 	q.Set("token", token)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
@@ -401,7 +406,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	}
 	hash := secrets.Hash(in.Token)
 	m, err := s.Store.GetMagicLink(ctx, p.ID, hash)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind == "reset_password") {
 		return nil, apierr.MagicLinkNotFound
 	}
 	if err != nil {
@@ -411,7 +416,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	if m.UsedAt != nil || !m.ExpiresAt.After(now) {
 		return nil, apierr.UnableToAuthMagicLink
 	}
-	if err := checkPKCE(m.CodeChallenge, in.CodeVerifier); err != nil {
+	if err := pkce.Check(m.CodeChallenge, in.CodeVerifier); err != nil {
 		return nil, err
 	}
 	if (in.IPMatch && in.Attributes.IPAddress != m.IPAddress) || (in.UserAgentMatch && in.Attributes.UserAgent != m.UserAgent) {
@@ -481,20 +486,4 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 		return nil, err
 	}
 	return out, nil
-}
-
-func checkPKCE(challenge, verifier string) error {
-	switch {
-	case challenge == "" && verifier == "":
-		return nil
-	case challenge == "":
-		return apierr.PKCEDidNotExpectCodeVerifier
-	case verifier == "":
-		return apierr.PKCEExpectedCodeVerifier
-	}
-	sum := sha256.Sum256([]byte(verifier))
-	if !secrets.Equal(base64.RawURLEncoding.EncodeToString(sum[:]), challenge) {
-		return apierr.PKCEMismatch
-	}
-	return nil
 }

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"sync"
@@ -175,3 +177,10 @@ func TestOTPAddsFactorToSession(t *testing.T) {
 		t.Fatalf("factors %v", types)
 	}
 }
+
+func md5hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -22,15 +22,18 @@ import (
 	"github.com/latchhq/latch/internal/delivery"
 	"github.com/latchhq/latch/internal/delivery/sms"
 	"github.com/latchhq/latch/internal/delivery/smtp"
+	"github.com/latchhq/latch/internal/hashes"
 	"github.com/latchhq/latch/internal/httpx"
 	"github.com/latchhq/latch/internal/keys"
 	"github.com/latchhq/latch/internal/magiclinks"
 	"github.com/latchhq/latch/internal/otps"
+	"github.com/latchhq/latch/internal/passwords"
 	"github.com/latchhq/latch/internal/projects"
 	"github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/sessions"
 	"github.com/latchhq/latch/internal/store"
 	"github.com/latchhq/latch/internal/store/sqlstore"
+	"github.com/latchhq/latch/internal/strength"
 	"github.com/latchhq/latch/internal/tenant"
 	"github.com/latchhq/latch/internal/tlsca"
 	"github.com/latchhq/latch/internal/totps"
@@ -101,6 +104,9 @@ func New(st store.Store, o Options) (*App, error) {
 	otpSvc := &otps.Service{Store: st, Clock: o.Clock, Outbox: outbox, Sessions: sessionSvc, CodeKey: secrets.DeriveKey(o.MasterKey, "otp codes")}
 	(&otps.Handler{Service: otpSvc, Log: log}).Mount(authed)
 	// -- passwords --
+	pwSvc := &passwords.Service{Store: st, Clock: o.Clock, Hasher: hashes.NewHasher(hashes.DefaultParams, 0), Strength: strength.NewChecker(0),
+		Sessions: sessionSvc, Outbox: outbox, Redirects: projectSvc, PublicURL: o.PublicURL}
+	(&passwords.Handler{Service: pwSvc, Log: log}).Mount(authed)
 	// -- totps --
 	totpSvc := &totps.Service{Store: st, Clock: o.Clock, Sessions: sessionSvc, Sealer: sealer}
 	(&totps.Handler{Service: totpSvc, Log: log}).Mount(authed)

@@ -57,7 +57,8 @@ type PasswordStore interface {
 	// threshold consecutive failures it locks the user until now+lockFor.
 	// It returns the user's lock expiry, if locked.
 	RecordAuthFailure(ctx context.Context, projectID, userID string, threshold int, lockFor time.Duration, now time.Time) (*time.Time, error)
-	// ResetAuthFailures clears the failure count and any expired lock.
+	// ResetAuthFailures clears the failure count (an expired lock simply stops
+	// counting: is_locked compares lock_expires_at with the time).
 	ResetAuthFailures(ctx context.Context, projectID, userID string) error
 	VerifyPhone(ctx context.Context, projectID, phoneID string) error
 }

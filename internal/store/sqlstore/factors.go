@@ -96,8 +96,12 @@ func (s *Store) RecordAuthFailure(ctx context.Context, projectID, userID string,
 		t := st.(*Store)
 		var failures int
 		var lockExp sql.NullInt64
-		err := t.w.QueryRowContext(ctx, `UPDATE users SET failed_auths = failed_auths + 1 WHERE project_id = $1 AND id = $2
-			RETURNING failed_auths, lock_expires_at`, projectID, userID).Scan(&failures, &lockExp)
+		// Failures while locked do not count towards the next lock: the
+		// count starts afresh when the lock expires.
+		err := t.w.QueryRowContext(ctx, `UPDATE users
+			SET failed_auths = CASE WHEN lock_expires_at > $3 THEN 0 ELSE failed_auths + 1 END
+			WHERE project_id = $1 AND id = $2
+			RETURNING failed_auths, lock_expires_at`, projectID, userID, us(now)).Scan(&failures, &lockExp)
 		if err != nil {
 			return wrap(err)
 		}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", outboxTests},
 		{"SigningKeys", keyTests},
 		{"Tx", txTests},
+		{"Factors", factorTests},
 		{"Ping", []subtest{{"Answers", testPing}}},
 	}
 	runGroups(t, open, groups)
@@ -57,7 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 // RunConcurrency runs the races a store must settle: single-use tokens,
 // unique emails and outbox leases under concurrent callers.
 func RunConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
-	runGroups(t, open, []group{{"Concurrency", concurrencyTests}})
+	runGroups(t, open, []group{{"Concurrency", concurrencyTests}, {"FactorConcurrency", factorConcurrencyTests}})
 }
 
 func runGroups(t *testing.T, open func(t *testing.T) store.Store, groups []group) {

@@ -1,0 +1,554 @@
+// Package passwords owns consumer passwords: create, authenticate, strength
+// checks (zxcvbn, as Stytch), migration of hashes from other systems, and
+// the three resets (by email, by existing password, by session). Hashes are
+// argon2id, computed a bounded number at a time; a hash with outdated
+// parameters, or a migrated one, is upgraded on the next good login. Failed
+// logins lock the user after a bounded count.
+package passwords
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/hashes"
+	"github.com/latchhq/latch/internal/ids"
+	"github.com/latchhq/latch/internal/pkce"
+	"github.com/latchhq/latch/internal/sandbox"
+	"github.com/latchhq/latch/internal/secrets"
+	"github.com/latchhq/latch/internal/sessions"
+	"github.com/latchhq/latch/internal/store"
+	"github.com/latchhq/latch/internal/strength"
+	"github.com/latchhq/latch/internal/tenant"
+	"github.com/latchhq/latch/internal/users"
+	"github.com/latchhq/latch/internal/wire"
+)
+
+// Lock policy, Stytch's documented defaults.
+const (
+	LockThreshold = 10
+	LockDuration  = time.Hour
+	// resetWindow is how recent a session's password, magic-link or email
+	// OTP factor must be for passwords.sessions.reset.
+	resetWindow          = 5 * time.Minute
+	defaultResetMinutes  = 30
+	minScore             = 3
+	maxPasswordBytes     = 1024
+	passwordIDKind       = "password"
+	resetKind            = "reset_password"
+	passwordFactorType   = "password"
+	passwordFactorMethod = "knowledge"
+)
+
+// RedirectResolver picks a registered redirect URL (projects implements it).
+type RedirectResolver interface {
+	RedirectURL(ctx context.Context, projectID, typ, given string, noDefault *apierr.Error) (string, error)
+}
+
+// Service implements passwords.
+type Service struct {
+	Store     store.Store
+	Clock     clock.Clock
+	Hasher    *hashes.Hasher
+	Strength  *strength.Checker
+	Sessions  *sessions.Service
+	Outbox    *delivery.Outbox
+	Redirects RedirectResolver
+	PublicURL string
+}
+
+// Result is what every authenticating call returns.
+type Result struct {
+	UserID      string
+	EmailID     string
+	UserCreated bool
+	User        wire.User
+	Session     *sessions.Result
+}
+
+// Strength is the strength-check verdict.
+type Strength struct {
+	Valid    bool
+	Score    int
+	Breached bool
+	Feedback strength.Feedback
+}
+
+// Check runs the zxcvbn policy; breach detection runs only when an email
+// is given, as on Stytch.
+func (s *Service) Check(ctx context.Context, password, email string) (*Strength, error) {
+	if password == "" {
+		return nil, apierr.MissingArgument.With("password is required.")
+	}
+	if len(password) > maxPasswordBytes {
+		return nil, apierr.InvalidArgument.With("password may be at most 1024 bytes.")
+	}
+	var inputs []string
+	if email != "" {
+		inputs = append(inputs, email)
+		if local, _, ok := strings.Cut(email, "@"); ok {
+			inputs = append(inputs, local)
+		}
+	}
+	r, err := s.Strength.Check(ctx, password, inputs)
+	if err != nil {
+		return nil, err
+	}
+	out := &Strength{Score: r.Score, Feedback: r.Feedback, Valid: r.Score >= minScore}
+	if email != "" && strength.Breached(password) {
+		out.Breached, out.Valid = true, false
+	}
+	return out, nil
+}
+
+// requireStrong refuses weak and breached passwords on every write.
+func (s *Service) requireStrong(ctx context.Context, password, email string) error {
+	st, err := s.Check(ctx, password, email)
+	if err != nil {
+		return err
+	}
+	if strength.Breached(password) {
+		return apierr.BreachedPassword
+	}
+	if st.Score < minScore {
+		e := apierr.WeakPassword.With("The password is too weak: " + strings.TrimSpace(st.Feedback.Warning+" "+strings.Join(st.Feedback.Suggestions, " ")))
+		e.Details = map[string]any{"score": st.Score, "warning": st.Feedback.Warning, "suggestions": st.Feedback.Suggestions}
+		return e
+	}
+	return nil
+}
+
+func passwordFactor() wire.Factor {
+	return wire.Factor{Type: passwordFactorType, DeliveryMethod: passwordFactorMethod}
+}
+
+// CreateInput is passwords.create.
+type CreateInput struct {
+	Email             string
+	Password          string
+	Name              *users.NameInput
+	TrustedMetadata   json.RawMessage
+	UntrustedMetadata json.RawMessage
+	Session           sessions.Options
+}
+
+// Create makes a user with an email and a password.
+func (s *Service) Create(ctx context.Context, p tenant.Project, in CreateInput) (*Result, error) {
+	addr, err := users.NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, err
+	}
+	if err := sessions.Prepare(&in.Session); err != nil {
+		return nil, err
+	}
+	if _, err := s.Store.GetEmailByAddress(ctx, p.ID, addr); err == nil {
+		return nil, apierr.DuplicateEmail
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err := s.requireStrong(ctx, in.Password, addr); err != nil {
+		return nil, err
+	}
+	hash, err := s.Hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	u := &store.User{ProjectID: p.ID, ID: ids.New(ids.User, p.Environment), Status: "active", Roles: []string{}, CreatedAt: now, UpdatedAt: now}
+	if err := in.Name.Apply(u); err != nil {
+		return nil, err
+	}
+	if u.TrustedMetadata, err = users.CheckMetadata("trusted_metadata", in.TrustedMetadata); err != nil {
+		return nil, err
+	}
+	if u.UntrustedMetadata, err = users.CheckMetadata("untrusted_metadata", in.UntrustedMetadata); err != nil {
+		return nil, err
+	}
+	e := store.Email{ID: ids.New(ids.Email, p.Environment), UserID: u.ID, Address: addr, CreatedAt: now}
+	u.Emails = []store.Email{e}
+	out := &Result{UserID: u.ID, EmailID: e.ID, UserCreated: true}
+	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.CreateUser(ctx, u); errors.Is(err, store.ErrConflict) {
+			return apierr.DuplicateEmail
+		} else if err != nil {
+			return err
+		}
+		if err := tx.PutPassword(ctx, &store.Password{ProjectID: p.ID, ID: ids.New(passwordIDKind, p.Environment), UserID: u.ID, Hash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		res, err := s.Sessions.Start(ctx, tx, p, u, passwordFactor(), nil, in.Session)
+		out.Session = res
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.finish(ctx, p, out)
+}
+
+// finish renders the user as stored now and signs the session after commit.
+func (s *Service) finish(ctx context.Context, p tenant.Project, out *Result) (*Result, error) {
+	s.Sessions.UserChanged(p.ID, out.UserID)
+	u, err := s.Store.GetUser(ctx, p.ID, out.UserID)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := s.Store.GetPassword(ctx, p.ID, out.UserID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	out.User = View(u, pw, s.Clock.Now())
+	if out.Session != nil {
+		if err := s.Sessions.Sign(ctx, p, out.Session); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// View renders a user with its password reference.
+func View(u *store.User, pw *store.Password, now time.Time) wire.User {
+	w := wire.UserFrom(u, now)
+	if pw != nil {
+		w.Password, _ = json.Marshal(map[string]any{"password_id": pw.ID, "requires_reset": pw.RequiresReset})
+	}
+	return w
+}
+
+// userByEmail finds the user of an email.
+func (s *Service) userByEmail(ctx context.Context, p tenant.Project, email string) (*store.User, string, error) {
+	addr, err := users.NormalizeEmail(email)
+	if err != nil {
+		return nil, "", err
+	}
+	e, err := s.Store.GetEmailByAddress(ctx, p.ID, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", apierr.EmailNotFound
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := s.Store.GetUser(ctx, p.ID, e.UserID)
+	return u, e.ID, err
+}
+
+// verify checks a user's password, counting failures toward the lock and
+// upgrading an outdated or migrated hash after a success.
+func (s *Service) verify(ctx context.Context, p tenant.Project, u *store.User, password string) (*store.Password, error) {
+	now := s.Clock.Now()
+	if u.LockExpiresAt != nil && u.LockExpiresAt.After(now) {
+		return nil, apierr.UserLockLimitReached.Withf("The user is locked after too many failed attempts until %s.", wire.Time(*u.LockExpiresAt))
+	}
+	pw, err := s.Store.GetPassword(ctx, p.ID, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.NoUserPassword
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, pw.Hash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		lock, err := s.Store.RecordAuthFailure(ctx, p.ID, u.ID, LockThreshold, LockDuration, now)
+		if err != nil {
+			return nil, err
+		}
+		s.Sessions.UserChanged(p.ID, u.ID)
+		if lock != nil {
+			return nil, apierr.UserLockLimitReached.Withf("The user is locked after too many failed attempts until %s.", wire.Time(*lock))
+		}
+		return nil, apierr.UnauthorizedCredentials.With("The email or password is incorrect.")
+	}
+	if err := s.Store.ResetAuthFailures(ctx, p.ID, u.ID); err != nil {
+		return nil, err
+	}
+	if rehash {
+		if h, err := s.Hasher.Hash(ctx, password); err == nil {
+			pw.Hash, pw.UpdatedAt = h, now
+			if err := s.Store.PutPassword(ctx, pw); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return pw, nil
+}
+
+// AuthenticateInput is passwords.authenticate.
+type AuthenticateInput struct {
+	Email    string
+	Password string
+	Session  sessions.Options
+}
+
+// Authenticate logs a user in by email and password.
+func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in AuthenticateInput) (*Result, error) {
+	if err := sessions.Prepare(&in.Session); err != nil {
+		return nil, err
+	}
+	if in.Password == "" {
+		return nil, apierr.MissingArgument.With("password is required.")
+	}
+	if sandbox.Active(p) && sandbox.IsEmail(in.Email) {
+		res, err := s.Sessions.Sandbox(ctx, p, in.Session)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{UserID: sandbox.UserID, EmailID: sandbox.EmailID, User: wire.UserFrom(sandbox.User(p), s.Clock.Now()), Session: res}, nil
+	}
+	u, _, err := s.userByEmail(ctx, p, in.Email)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := s.verify(ctx, p, u, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	if pw.RequiresReset || strength.Breached(in.Password) {
+		return nil, apierr.ResetPassword
+	}
+	return s.startSession(ctx, p, u, in.Session, false)
+}
+
+// startSession records a password authentication (optionally revoking the
+// user's other sessions first) and finishes the result.
+func (s *Service) startSession(ctx context.Context, p tenant.Project, u *store.User, o sessions.Options, revokeOthers bool) (*Result, error) {
+	existing, err := s.Sessions.Existing(ctx, s.Store, p, o)
+	if err != nil {
+		return nil, err
+	}
+	out := &Result{UserID: u.ID}
+	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		if revokeOthers {
+			if err := tx.DeleteUserSessions(ctx, p.ID, u.ID); err != nil {
+				return err
+			}
+			existing = nil
+		}
+		if u.Status != "active" {
+			u.Status, u.UpdatedAt = "active", s.Clock.Now()
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		res, err := s.Sessions.Start(ctx, tx, p, u, passwordFactor(), existing, o)
+		out.Session = res
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.finish(ctx, p, out)
+}
+
+// setPassword stores a new hash for a user after the strength policy.
+func (s *Service) setPassword(ctx context.Context, p tenant.Project, u *store.User, password string) error {
+	email := ""
+	if len(u.Emails) > 0 {
+		email = u.Emails[0].Address
+	}
+	if err := s.requireStrong(ctx, password, email); err != nil {
+		return err
+	}
+	h, err := s.Hasher.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	pw, err := s.Store.GetPassword(ctx, p.ID, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		pw = &store.Password{ProjectID: p.ID, ID: ids.New(passwordIDKind, p.Environment), UserID: u.ID, CreatedAt: now}
+	} else if err != nil {
+		return err
+	}
+	pw.Hash, pw.RequiresReset, pw.UpdatedAt = h, false, now
+	if err := s.Store.PutPassword(ctx, pw); err != nil {
+		return err
+	}
+	return s.Store.ResetAuthFailures(ctx, p.ID, u.ID)
+}
+
+// ExistingReset is passwords.existingPassword.reset.
+func (s *Service) ExistingReset(ctx context.Context, p tenant.Project, email, existing, newPassword string, o sessions.Options) (*Result, error) {
+	if err := sessions.Prepare(&o); err != nil {
+		return nil, err
+	}
+	u, _, err := s.userByEmail(ctx, p, email)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.verify(ctx, p, u, existing); err != nil {
+		return nil, err
+	}
+	if err := s.setPassword(ctx, p, u, newPassword); err != nil {
+		return nil, err
+	}
+	// Any reset revokes the user's sessions.
+	o.SessionToken, o.SessionJWT = "", ""
+	return s.startSession(ctx, p, u, o, true)
+}
+
+// SessionReset is passwords.sessions.reset: the session must hold a
+// password, magic-link or email OTP factor from the last five minutes.
+func (s *Service) SessionReset(ctx context.Context, p tenant.Project, password string, o sessions.Options) (*Result, error) {
+	if o.SessionToken == "" && o.SessionJWT == "" {
+		return nil, apierr.NoSessionArguments
+	}
+	if err := sessions.Prepare(&o); err != nil {
+		return nil, err
+	}
+	ss, err := s.Sessions.Existing(ctx, s.Store, p, o)
+	if err != nil {
+		return nil, err
+	}
+	var factors []wire.Factor
+	_ = json.Unmarshal(ss.Factors, &factors)
+	now := s.Clock.Now()
+	recent := false
+	for _, f := range factors {
+		at, err := time.Parse(time.RFC3339, f.LastAuthenticatedAt)
+		if err != nil || now.Sub(at) > resetWindow {
+			continue
+		}
+		if f.Type == passwordFactorType || f.Type == "magic_link" || (f.Type == "otp" && f.DeliveryMethod == "email") {
+			recent = true
+		}
+	}
+	if !recent {
+		return nil, apierr.SessionTooOldToResetPassword
+	}
+	u, err := s.Store.GetUser(ctx, p.ID, ss.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.setPassword(ctx, p, u, password); err != nil {
+		return nil, err
+	}
+	// Other sessions end; this one is kept.
+	list, err := s.Store.ListSessions(ctx, p.ID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, other := range list {
+		if other.ID != ss.ID {
+			if err := s.Store.DeleteSession(ctx, p.ID, other.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+		}
+	}
+	return s.startSession(ctx, p, u, o, false)
+}
+
+// ResetStartInput is passwords.email.resetStart.
+type ResetStartInput struct {
+	Email             string
+	RedirectURL       string
+	ExpirationMinutes *int
+	CodeChallenge     string
+	Attributes        wire.Attributes
+	TemplateID        string
+	Locale            string
+}
+
+// ResetStart emails a single-use reset link.
+func (s *Service) ResetStart(ctx context.Context, p tenant.Project, in ResetStartInput) (string, string, error) {
+	m := defaultResetMinutes
+	if in.ExpirationMinutes != nil {
+		m = *in.ExpirationMinutes
+	}
+	if m < 5 || m > 10080 {
+		return "", "", apierr.InvalidExpiration
+	}
+	if in.TemplateID != "" && in.TemplateID != resetKind {
+		return "", "", apierr.InvalidTemplateID
+	}
+	u, emailID, err := s.userByEmail(ctx, p, in.Email)
+	if err != nil {
+		return "", "", err
+	}
+	target, err := s.Redirects.RedirectURL(ctx, p.ID, resetKind, in.RedirectURL, apierr.NoResetPasswordRedirectURLSet)
+	if err != nil {
+		return "", "", err
+	}
+	now := s.Clock.Now()
+	token := secrets.PaddedToken()
+	expires := time.Duration(m) * time.Minute
+	addr := ""
+	for _, e := range u.Emails {
+		if e.ID == emailID {
+			addr = e.Address
+		}
+	}
+	err = s.Store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.CreateMagicLink(ctx, &store.MagicLink{ProjectID: p.ID, TokenHash: secrets.Hash(token), UserID: u.ID, EmailID: emailID,
+			Kind: resetKind, RedirectURL: target, CodeChallenge: strings.TrimRight(in.CodeChallenge, "="),
+			IPAddress: in.Attributes.IPAddress, UserAgent: in.Attributes.UserAgent, CreatedAt: now, ExpiresAt: now.Add(expires)}); err != nil {
+			return err
+		}
+		link := s.PublicURL + "/v1/magic_links/redirect?" + url.Values{"project_id": {p.ID}, "token": {token}}.Encode()
+		r, err := delivery.RenderEmail(delivery.KindResetPassword, delivery.EmailData{ProjectName: p.Name, Link: link, Expires: expires})
+		if err != nil {
+			return err
+		}
+		_, err = s.Outbox.EnqueueEmail(ctx, tx, p, delivery.Email{To: addr, Rendered: r, Link: link, Token: token})
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	s.Outbox.Wake()
+	return u.ID, emailID, nil
+}
+
+// EmailReset redeems a reset token once and sets the new password; every
+// session of the user ends.
+func (s *Service) EmailReset(ctx context.Context, p tenant.Project, token, password, codeVerifier string, o sessions.Options) (*Result, error) {
+	if err := sessions.Prepare(&o); err != nil {
+		return nil, err
+	}
+	hash := secrets.Hash(token)
+	m, err := s.Store.GetMagicLink(ctx, p.ID, hash)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind != resetKind) {
+		return nil, apierr.UnableToAuthPasswordResetToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := pkce.Check(m.CodeChallenge, codeVerifier); err != nil {
+		return nil, err
+	}
+	u, err := s.Store.GetUser(ctx, p.ID, m.UserID)
+	if err != nil {
+		return nil, err
+	}
+	// Check the new password before burning the token.
+	email := ""
+	for _, e := range u.Emails {
+		if e.ID == m.EmailID {
+			email = e.Address
+		}
+	}
+	if err := s.requireStrong(ctx, password, email); err != nil {
+		return nil, err
+	}
+	if err := s.Store.ConsumeMagicLink(ctx, p.ID, hash, s.Clock.Now()); errors.Is(err, store.ErrConsumed) {
+		return nil, apierr.UnableToAuthPasswordResetToken
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.Store.VerifyEmail(ctx, p.ID, m.EmailID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err := s.setPassword(ctx, p, u, password); err != nil {
+		return nil, err
+	}
+	o.SessionToken, o.SessionJWT = "", ""
+	return s.startSession(ctx, p, u, o, true)
+}
