@@ -16,6 +16,9 @@ go test -run '^$' -bench . -benchtime 2s -benchmem ./internal/bench/
 echo; echo "## latchload, Latch in process, SQLite"
 "$bin/latchload" -duration "$D"
 
+echo; echo "## latchload, passwords and OTP sends (SQLite)"
+"$bin/latchload" -duration "$D" -scenarios plain,argon2id-raw,password-login,otp-send
+
 echo; echo "## latchload, Latch in process, PostgreSQL"
 psql "$PG" -qc "DROP SCHEMA IF EXISTS latch_bench CASCADE; CREATE SCHEMA latch_bench"
 "$bin/latchload" -duration "$D" -database-url "$PG&search_path=latch_bench"

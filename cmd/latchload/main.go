@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/latchhq/latch/internal/hashes"
+	"golang.org/x/crypto/argon2"
 	"io"
 	"log"
 	"log/slog"
@@ -160,6 +162,22 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 			r = load("sessions.authenticate (JWT)", d, conns, func(int64) (*http.Request, int) {
 				return c.req("POST", "/v1/sessions/authenticate", body), 200
 			}, client)
+		case "password-login":
+			email := fmt.Sprintf("load-pw-%d@example.com", time.Now().UnixNano())
+			if _, err := c.call("POST", "/v1/passwords", fmt.Sprintf(`{"email":%q,"password":"correct horse battery staple 9"}`, email), 200); err != nil {
+				return err
+			}
+			body := fmt.Sprintf(`{"email":%q,"password":"correct horse battery staple 9"}`, email)
+			r = load("passwords.authenticate", d, conns, func(int64) (*http.Request, int) {
+				return c.req("POST", "/v1/passwords/authenticate", body), 200
+			}, client)
+		case "argon2id-raw":
+			r = rawArgon2(d)
+		case "otp-send":
+			stamp := time.Now().UnixNano() % 1_000_000
+			r = load("otps.sms.login_or_create (queued)", d, conns, func(i int64) (*http.Request, int) {
+				return c.req("POST", "/v1/otps/sms/login_or_create", fmt.Sprintf(`{"phone_number":"+1415555%04d"}`, (stamp+i)%10_000)), 200
+			}, client)
 		case "users-create":
 			stamp := time.Now().UnixNano()
 			r = load("users.create", d, conns, func(i int64) (*http.Request, int) {
@@ -172,6 +190,9 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 		fmt.Fprintf(os.Stderr, "%s: %.0f req/s\n", r.name, r.rps)
 	}
 	print(results, d, conns, dialect)
+	if ext == nil {
+		fmt.Printf("\npeak RSS of the load process (Latch in process plus the client): %s\n", peakRSS())
+	}
 	return nil
 }
 
@@ -215,6 +236,42 @@ func spawnPlain(dir string) (string, func(), error) {
 		return "", nil, err
 	}
 	return strings.TrimSpace(line), func() { cmd.Process.Kill(); cmd.Wait() }, nil
+}
+
+// rawArgon2 hashes with the default parameters on every core for d: the
+// ceiling of password logins on this machine.
+func rawArgon2(d time.Duration) result {
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			salt := make([]byte, 16)
+			for time.Now().Before(deadline) {
+				argon2.IDKey([]byte("correct horse battery staple 9"), salt, hashes.DefaultParams.Iterations, hashes.DefaultParams.MemoryKiB, hashes.DefaultParams.Parallelism, hashes.DefaultParams.KeyLen)
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return result{name: "raw argon2id (m=19456, t=2, p=1), all cores", n: n.Load(), rps: float64(n.Load()) / time.Since(start).Seconds()}
+}
+
+// peakRSS reads this process's high-water resident set size.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "unknown"
 }
 
 func serveTLS(h http.Handler, cert tls.Certificate) (string, func(), error) {
