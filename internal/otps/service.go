@@ -143,7 +143,7 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 	}
 	var owner *store.User
 	if in.UserID != "" || in.SessionToken != "" || in.SessionJWT != "" {
-		if owner, err = s.owner(ctx, p, in); err != nil {
+		if owner, err = s.Sessions.Owner(ctx, s.Store, p, in.UserID, in.SessionToken, in.SessionJWT, users.Lookup); err != nil {
 			return nil, err
 		}
 	}
@@ -254,26 +254,6 @@ func conflict(channel string, err error) error {
 		return apierr.DuplicatePhoneNumber
 	}
 	return err
-}
-
-func (s *Service) owner(ctx context.Context, p tenant.Project, in SendInput) (*store.User, error) {
-	n := 0
-	for _, v := range []string{in.UserID, in.SessionToken, in.SessionJWT} {
-		if v != "" {
-			n++
-		}
-	}
-	if n > 1 {
-		return nil, apierr.TooManySessionArguments.With("Pass at most one of user_id, session_token or session_jwt.")
-	}
-	if in.UserID != "" {
-		return users.Lookup(ctx, s.Store, p, in.UserID)
-	}
-	ss, err := s.Sessions.Existing(ctx, s.Store, p, sessions.Options{SessionToken: in.SessionToken, SessionJWT: in.SessionJWT})
-	if err != nil {
-		return nil, err
-	}
-	return s.Store.GetUser(ctx, p.ID, ss.UserID)
 }
 
 // AuthenticateInput is otps.authenticate.

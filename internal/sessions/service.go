@@ -657,3 +657,27 @@ func (s *Service) PublicJWKS(ctx context.Context, projectID string) ([]keys.JWK,
 	}
 	return s.keys.JWKS(ctx, projectID)
 }
+
+// Owner resolves the user a send attaches a new email or phone to: the one
+// named by userID (through lookup, which understands external ids), or the
+// user of the given session. At most one of the three may be set.
+func (s *Service) Owner(ctx context.Context, st store.Store, p tenant.Project, userID, token, jwt string,
+	lookup func(ctx context.Context, st store.Store, p tenant.Project, id string) (*store.User, error)) (*store.User, error) {
+	n := 0
+	for _, v := range []string{userID, token, jwt} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, apierr.TooManySessionArguments.With("Pass at most one of user_id, session_token or session_jwt.")
+	}
+	if userID != "" {
+		return lookup(ctx, st, p, userID)
+	}
+	ss, err := s.Existing(ctx, st, p, Options{SessionToken: token, SessionJWT: jwt})
+	if err != nil {
+		return nil, err
+	}
+	return st.GetUser(ctx, p.ID, ss.UserID)
+}
