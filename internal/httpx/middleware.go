@@ -130,8 +130,14 @@ type AuthRouter struct {
 	Mux  *http.ServeMux
 	Log  *slog.Logger
 	Auth Authenticator
+	// Patterns, when set, collects every registered pattern, so tests can
+	// cover each endpoint the day it is added.
+	Patterns *[]string
 }
 
 func (a AuthRouter) Handle(pattern string, h http.Handler) {
+	if a.Patterns != nil {
+		*a.Patterns = append(*a.Patterns, pattern)
+	}
 	a.Mux.Handle(pattern, Auth(a.Log, a.Auth, h))
 }

@@ -49,7 +49,9 @@ type App struct {
 	Projects *projects.Service
 	Sessions *sessions.Service
 	Handler  http.Handler
-	Outbox   *delivery.Outbox
+	// Routes lists every authenticated route pattern ("POST /v1/users", ...).
+	Routes []string
+	Outbox *delivery.Outbox
 	worker   *delivery.Worker
 	log      *slog.Logger
 	clock    clock.Clock
@@ -94,7 +96,8 @@ func New(st store.Store, o Options) (*App, error) {
 	metrics := httpx.NewMetrics(reg)
 
 	mux := http.NewServeMux()
-	authed := httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc}
+	var routes []string
+	authed := httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc, Patterns: &routes}
 	(&users.Handler{Service: userSvc, Log: log}).Mount(authed)
 	(&sessions.Handler{Service: sessionSvc, Log: log}).Mount(authed, mux)
 	(&magiclinks.Handler{Service: mlSvc, Log: log}).Mount(authed, mux)
@@ -140,6 +143,7 @@ func New(st store.Store, o Options) (*App, error) {
 		Projects: projectSvc,
 		Sessions: sessionSvc,
 		Handler:  httpx.Shell(log, metrics, mux),
+		Routes:   routes,
 		Outbox:   outbox,
 		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
 			Poll: o.PollOutbox, Lease: time.Minute, MaxAttempts: 10},
