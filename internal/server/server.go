@@ -52,9 +52,9 @@ type App struct {
 	// Routes lists every authenticated route pattern ("POST /v1/users", ...).
 	Routes []string
 	Outbox *delivery.Outbox
-	worker   *delivery.Worker
-	log      *slog.Logger
-	clock    clock.Clock
+	worker *delivery.Worker
+	log    *slog.Logger
+	clock  clock.Clock
 }
 
 // Options are what New needs beyond the store.
