@@ -143,6 +143,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 	if req.Attributes != nil {
 		in.Attributes = *req.Attributes
 	}
+	if req.Options != nil {
+		in.IPMatch, in.UserAgentMatch = req.Options.IPMatchRequired, req.Options.UserAgentMatchRequired
+	}
 	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r), in)
 	if err != nil {
 		return err

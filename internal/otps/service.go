@@ -159,6 +159,7 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 		if err := tx.PutOTP(ctx, &store.OTP{
 			ProjectID: p.ID, MethodID: methodID, UserID: userID, Channel: in.Channel,
 			CodeHash: s.hash(p.ID, methodID, code), CreatedAt: now, ExpiresAt: now.Add(expires),
+			IPAddress: in.Attributes.IPAddress, UserAgent: in.Attributes.UserAgent,
 		}); err != nil {
 			return err
 		}
@@ -321,6 +322,9 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	}
 	if !secrets.Equal(o.CodeHash, s.hash(p.ID, in.MethodID, in.Code)) {
 		return nil, apierr.OTPCodeNotFound
+	}
+	if (in.IPMatch && in.Attributes.IPAddress != o.IPAddress) || (in.UserAgentMatch && in.Attributes.UserAgent != o.UserAgent) {
+		return nil, apierr.AttributeMismatch
 	}
 	existing, err := s.Sessions.Existing(ctx, s.Store, p, in.Session)
 	if err != nil {

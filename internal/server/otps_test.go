@@ -184,3 +184,24 @@ func md5hex(s string) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func TestOTPMatchOptionsCompareWithTheSendCall(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("OTP", tenant.Test)
+	attrs := map[string]any{"ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0 Ada"}
+	r := p.ok(200, "POST", "/v1/otps/email/login_or_create", map[string]any{"email": "ada@example.com", "attributes": attrs})
+	emailID := r.str("email_id")
+	code := *p.lastCode("ada@example.com").Code
+	both := map[string]any{"ip_match_required": true, "user_agent_match_required": true}
+	// A different IP, then a different user agent: refused, and the code lives on.
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": code, "options": both,
+		"attributes": map[string]any{"ip_address": "198.51.100.1", "user_agent": "Mozilla/5.0 Ada"}}), 401, "attribute_mismatch")
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": code, "options": both,
+		"attributes": map[string]any{"ip_address": "203.0.113.7", "user_agent": "curl/8"}}), 401, "attribute_mismatch")
+	// Without the options, a mismatch does not matter; with them, the same
+	// IP and agent pass.
+	a := into[authJSON](t, p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": code, "options": both, "attributes": attrs}))
+	if a.MethodID != emailID {
+		t.Fatalf("authenticate: %+v", a)
+	}
+}

@@ -14,6 +14,8 @@ type OTP struct {
 	UserID    string
 	Channel   string // sms, whatsapp, email
 	CodeHash  string
+	IPAddress string // of the send call, for ip_match_required
+	UserAgent string
 	Attempts  int
 	CreatedAt time.Time
 	ExpiresAt time.Time

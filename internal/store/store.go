@@ -38,6 +38,8 @@ type Project struct {
 	SecretHash  string
 	PublicToken string
 	CreatedAt   time.Time
+	// Settings is the operator's JSON object of project settings; "{}" when none.
+	Settings json.RawMessage
 }
 
 // RedirectURL is a registered redirect URL of one type.
@@ -197,6 +199,8 @@ type ProjectStore interface {
 	CreateProject(ctx context.Context, p *Project) error
 	GetProject(ctx context.Context, id string) (*Project, error)
 	ListProjects(ctx context.Context) ([]Project, error)
+	// UpdateProjectSettings replaces the project's settings object.
+	UpdateProjectSettings(ctx context.Context, id string, settings json.RawMessage) error
 	AddRedirectURL(ctx context.Context, u RedirectURL) error
 	ListRedirectURLs(ctx context.Context, projectID string) ([]RedirectURL, error)
 }

@@ -11,12 +11,12 @@ import (
 )
 
 func (s *Store) PutOTP(ctx context.Context, o *store.OTP) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO otp_codes (project_id, method_id, user_id, channel, code_hash, attempts, created_at, expires_at, used_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO otp_codes (project_id, method_id, user_id, channel, code_hash, attempts, created_at, expires_at, used_at, ip_address, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (project_id, method_id) DO UPDATE SET user_id = excluded.user_id, channel = excluded.channel,
 		code_hash = excluded.code_hash, attempts = excluded.attempts, created_at = excluded.created_at,
-		expires_at = excluded.expires_at, used_at = excluded.used_at`,
-		o.ProjectID, o.MethodID, o.UserID, o.Channel, o.CodeHash, o.Attempts, us(o.CreatedAt), us(o.ExpiresAt), nullUS(o.UsedAt))
+		expires_at = excluded.expires_at, used_at = excluded.used_at, ip_address = excluded.ip_address, user_agent = excluded.user_agent`,
+		o.ProjectID, o.MethodID, o.UserID, o.Channel, o.CodeHash, o.Attempts, us(o.CreatedAt), us(o.ExpiresAt), nullUS(o.UsedAt), o.IPAddress, o.UserAgent)
 	return wrap(err)
 }
 
@@ -26,8 +26,8 @@ func (s *Store) AttemptOTP(ctx context.Context, projectID, methodID string, max 
 	var used sql.NullInt64
 	err := s.w.QueryRowContext(ctx, `UPDATE otp_codes SET attempts = attempts + 1
 		WHERE project_id = $1 AND method_id = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
-		RETURNING project_id, method_id, user_id, channel, code_hash, attempts, created_at, expires_at, used_at`,
-		projectID, methodID, us(now), max).Scan(&o.ProjectID, &o.MethodID, &o.UserID, &o.Channel, &o.CodeHash, &o.Attempts, &created, &expires, &used)
+		RETURNING project_id, method_id, user_id, channel, code_hash, attempts, created_at, expires_at, used_at, ip_address, user_agent`,
+		projectID, methodID, us(now), max).Scan(&o.ProjectID, &o.MethodID, &o.UserID, &o.Channel, &o.CodeHash, &o.Attempts, &created, &expires, &used, &o.IPAddress, &o.UserAgent)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
 		if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM otp_codes WHERE project_id = $1 AND method_id = $2`, projectID, methodID).Scan(&n); err != nil {

@@ -2,30 +2,47 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/latchhq/latch/internal/store"
 )
 
 func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO projects (id, name, vertical, environment, secret_hash, public_token, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, p.ID, p.Name, p.Vertical, p.Environment, p.SecretHash, p.PublicToken, us(p.CreatedAt))
+	settings := string(p.Settings)
+	if settings == "" {
+		settings = "{}"
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO projects (id, name, vertical, environment, secret_hash, public_token, created_at, settings)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, p.ID, p.Name, p.Vertical, p.Environment, p.SecretHash, p.PublicToken, us(p.CreatedAt), settings)
 	return wrap(err)
 }
 
-const projectCols = `id, name, vertical, environment, secret_hash, public_token, created_at`
+const projectCols = `id, name, vertical, environment, secret_hash, public_token, created_at, settings`
 
 func scanProject(sc interface{ Scan(...any) error }) (*store.Project, error) {
 	var p store.Project
 	var created int64
-	if err := sc.Scan(&p.ID, &p.Name, &p.Vertical, &p.Environment, &p.SecretHash, &p.PublicToken, &created); err != nil {
+	var settings string
+	if err := sc.Scan(&p.ID, &p.Name, &p.Vertical, &p.Environment, &p.SecretHash, &p.PublicToken, &created, &settings); err != nil {
 		return nil, wrap(err)
 	}
-	p.CreatedAt = fromUS(created)
+	p.CreatedAt, p.Settings = fromUS(created), json.RawMessage(settings)
 	return &p, nil
 }
 
 func (s *Store) GetProject(ctx context.Context, id string) (*store.Project, error) {
 	return scanProject(s.r.QueryRowContext(ctx, `SELECT `+projectCols+` FROM projects WHERE id = $1`, id))
+}
+
+func (s *Store) UpdateProjectSettings(ctx context.Context, id string, settings json.RawMessage) error {
+	n, err := rowsAffected(s.w.ExecContext(ctx, `UPDATE projects SET settings = $2 WHERE id = $1`, id, string(settings)))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 func (s *Store) ListProjects(ctx context.Context) ([]store.Project, error) {
