@@ -27,6 +27,7 @@ const usage = `latch: a self-hosted identity server speaking the Stytch API.
 Usage:
   latch serve [--data-dir DIR] [--listen HOST:PORT] [--database-url URL] [--tls auto|off] ...
   latch projects create --name NAME [--vertical consumer|b2b] [--environment test|live] [--data-dir DIR | --database-url URL] [--json]
+  latch projects update --project ID [--session-migration-url URL] [--data-dir DIR | --database-url URL]
   latch projects redirect-urls add --project ID --type login|signup|invite|reset_password|discovery --url URL [--default] [--data-dir DIR | --database-url URL]
 
 Run "latch serve -h" for every server flag.
@@ -50,6 +51,9 @@ func run(args []string, stdout *os.File, stderr io.Writer) error {
 	case "projects":
 		if len(args) >= 2 && args[1] == "create" {
 			return projectsCreate(args[2:], stdout)
+		}
+		if len(args) >= 2 && args[1] == "update" {
+			return projectsUpdate(args[2:], stdout)
 		}
 		if len(args) >= 3 && args[1] == "redirect-urls" && args[2] == "add" {
 			return redirectURLAdd(args[3:], stdout)
@@ -168,3 +172,51 @@ func redirectURLAdd(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "registered %s redirect URL %s\n", *typ, *url)
 	return nil
 }
+
+func projectsUpdate(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("projects update", flag.ContinueOnError)
+	var sf storeFlags
+	sf.bind(fs)
+	project := fs.String("project", "", "project id")
+	var migrationURL optionalString
+	fs.Var(&migrationURL, "session-migration-url", `the external OIDC UserInfo URL sessions.migrate calls ("" removes it)`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := projects.New(st, clock.System{})
+	err = svc.UpdateSettings(ctx, *project, func(s *projects.Settings) error {
+		if migrationURL.set {
+			if migrationURL.v != "" {
+				if err := projects.CheckOutboundURL(migrationURL.v, tenant.EnvironmentOf(*project)); err != nil {
+					return fmt.Errorf("--session-migration-url: %w", err)
+				}
+			}
+			s.SessionMigrationURL = migrationURL.v
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	set, err := svc.Settings(ctx, *project)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(set)
+}
+
+// optionalString is a string flag that knows whether it was given, so ""
+// can mean "remove".
+type optionalString struct {
+	v   string
+	set bool
+}
+
+func (o *optionalString) String() string     { return o.v }
+func (o *optionalString) Set(s string) error { o.v, o.set = s, true; return nil }

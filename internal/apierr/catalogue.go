@@ -73,7 +73,13 @@ var (
 
 // Sessions.
 var (
-	SessionNotFound                 = def(http.StatusNotFound, "session_not_found", "Session could not be found.")
+	SessionNotFound = def(http.StatusNotFound, "session_not_found", "Session could not be found.")
+	// Session migration (sessions.migrate): Latch names these itself; Stytch
+	// documents no error types for the external UserInfo call.
+	SessionMigrationNotConfigured   = def(http.StatusBadRequest, "session_migration_not_configured", "This project has no UserInfo URL for session migration; set one with latch projects update --session-migration-url.")
+	ExternalSessionRejected         = def(http.StatusUnauthorized, "external_session_rejected", "The external UserInfo endpoint did not accept the session token.")
+	ExternalUserInfoUnavailable     = def(http.StatusBadGateway, "external_userinfo_unavailable", "The external UserInfo endpoint could not be reached or failed; retry shortly.")
+	InvalidUserInfo                 = def(http.StatusBadRequest, "invalid_userinfo_response", "The external UserInfo response has no valid email address.")
 	InvalidSessionToken             = def(http.StatusBadRequest, "invalid_session_token", "session_token format is invalid.")
 	InvalidSessionID                = def(http.StatusBadRequest, "invalid_session_id", "session_id format is invalid.")
 	TooManySessionArguments         = def(http.StatusBadRequest, "too_many_session_arguments", "Pass exactly one of session_token or session_jwt.")

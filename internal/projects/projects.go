@@ -4,8 +4,10 @@ package projects
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -208,4 +210,83 @@ func sameURL(registered, given string) bool {
 	a.Host = strings.TrimPrefix(a.Host, "www.")
 	b.Host = strings.TrimPrefix(b.Host, "www.")
 	return a.String() == b.String()
+}
+
+// Settings are the per-project options an operator sets with `latch
+// projects update`; Stytch keeps these in its dashboard.
+type Settings struct {
+	// SessionMigrationURL is the external UserInfo endpoint sessions.migrate
+	// calls with the caller's token.
+	SessionMigrationURL string `json:"session_migration_userinfo_url,omitempty"`
+	// RateLimits overrides the default rate limits (see docs/compatibility.md).
+	RateLimits json.RawMessage `json:"rate_limits,omitempty"`
+}
+
+// ParseSettings reads a stored settings object; an empty one is no settings.
+func ParseSettings(raw json.RawMessage) (Settings, error) {
+	var s Settings
+	if len(raw) == 0 {
+		return s, nil
+	}
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// Settings returns a project's settings.
+func (s *Service) Settings(ctx context.Context, projectID string) (Settings, error) {
+	p, err := s.store.GetProject(ctx, projectID)
+	if err != nil {
+		return Settings{}, err
+	}
+	return ParseSettings(p.Settings)
+}
+
+// UpdateSettings applies change to a project's settings and stores them.
+func (s *Service) UpdateSettings(ctx context.Context, projectID string, change func(*Settings) error) error {
+	return s.store.Tx(ctx, func(tx store.Store) error {
+		p, err := tx.GetProject(ctx, projectID)
+		if err != nil {
+			return err
+		}
+		cur, err := ParseSettings(p.Settings)
+		if err != nil {
+			return err
+		}
+		if err := change(&cur); err != nil {
+			return err
+		}
+		b, err := json.Marshal(cur)
+		if err != nil {
+			return err
+		}
+		return tx.UpdateProjectSettings(ctx, projectID, b)
+	})
+}
+
+// CheckOutboundURL accepts the URL Latch itself will call with a caller's
+// credentials (session migration, webhooks): https, or plain http to a
+// loopback host in a test environment only.
+func CheckOutboundURL(raw string, env tenant.Environment) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && env == tenant.Test && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http" && env == tenant.Test:
+		return fmt.Errorf("%q: plain http is allowed only to loopback hosts; use https", raw)
+	default:
+		return fmt.Errorf("%q: live projects require https", raw)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

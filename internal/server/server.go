@@ -67,6 +67,9 @@ type Options struct {
 	EmailLive  string                       // provider name for live projects' email, "" for none
 	TextLive   string                       // provider name for live projects' SMS and WhatsApp, "" for none
 	PollOutbox time.Duration
+	// OutboundClient makes Latch's own calls to external endpoints (session
+	// migration's UserInfo); nil means a default client.
+	OutboundClient *http.Client
 }
 
 // New wires every product over st.
@@ -100,6 +103,12 @@ func New(st store.Store, o Options) (*App, error) {
 	authed := httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc, Patterns: &routes}
 	(&users.Handler{Service: userSvc, Log: log}).Mount(authed)
 	(&sessions.Handler{Service: sessionSvc, Log: log}).Mount(authed, mux)
+	migrator := &sessions.Migrator{Sessions: sessionSvc, Store: st, Client: o.OutboundClient,
+		UserInfoURL: func(ctx context.Context, projectID string) (string, error) {
+			set, err := projectSvc.Settings(ctx, projectID)
+			return set.SessionMigrationURL, err
+		}}
+	(&sessions.MigrateHandler{Migrator: migrator, Log: log}).Mount(authed)
 	(&magiclinks.Handler{Service: mlSvc, Log: log}).Mount(authed, mux)
 	(&delivery.DevHandler{Store: st, Log: log}).Mount(authed)
 	// Products of the multi-factor issue mount below, one block each.

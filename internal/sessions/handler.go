@@ -111,3 +111,42 @@ func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) error {
 	httpx.WriteJSON(w, r, http.StatusOK, &jwksResponse{Keys: list})
 	return nil
 }
+
+// MigrateHandler serves sessions.migrate.
+type MigrateHandler struct {
+	Migrator *Migrator
+	Log      *slog.Logger
+}
+
+// Mount registers POST /v1/sessions/migrate.
+func (h *MigrateHandler) Mount(authed httpx.Router) {
+	authed.Handle("POST /v1/sessions/migrate", httpx.Errors(h.Log, h.migrate))
+}
+
+type migrateResponse struct {
+	httpx.Envelope
+	UserID       string        `json:"user_id"`
+	SessionToken string        `json:"session_token"`
+	SessionJWT   string        `json:"session_jwt"`
+	User         wire.User     `json:"user"`
+	Session      *wire.Session `json:"session"`
+}
+
+func (h *MigrateHandler) migrate(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		SessionToken           string         `json:"session_token"`
+		SessionDurationMinutes *int           `json:"session_duration_minutes"`
+		SessionCustomClaims    map[string]any `json:"session_custom_claims"`
+	}
+	if err := httpx.Decode(r, &req); err != nil {
+		return err
+	}
+	res, err := h.Migrator.Migrate(r.Context(), httpx.ProjectOf(r), MigrateInput{Token: req.SessionToken,
+		Session: Options{DurationMinutes: req.SessionDurationMinutes, CustomClaims: req.SessionCustomClaims}})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, r, http.StatusOK, &migrateResponse{UserID: res.UserID, SessionToken: res.Session.Token,
+		SessionJWT: res.Session.JWT, User: res.User, Session: res.Session.Session})
+	return nil
+}

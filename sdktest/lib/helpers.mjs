@@ -159,3 +159,14 @@ export async function signIn(c, email, extra = {}) {
   const res = await c.magicLinks.authenticate({ token: msg.token, session_duration_minutes: 60, ...extra });
   return { ...res, sent, message: msg };
 }
+
+/** Runs the latch CLI against the running server's data dir; returns stdout. */
+export async function latchCLI(...args) {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve, reject) => {
+    execFile(fixture.latch_bin, [...args, "--data-dir", fixture.data_dir], { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`latch ${args.join(" ")}: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
