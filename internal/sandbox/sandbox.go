@@ -30,7 +30,23 @@ const (
 	SessionToken           = "WJtR5BCy38Szd5AfoDpf0iqFKEt4EE5JhjlWUY7l3FtY"
 	// SessionID is the sandbox session's id (undocumented; fixed here).
 	SessionID = "session-test-fe6c042b-6286-479f-8a4f-b046a6c46509"
+
+	// TOTP values from Stytch's SDK integration tests: the sandbox user has a
+	// verified authenticator app; 000000 authenticates and a1b2-c3d4-e5f6
+	// recovers. The id and secret are not documented; fixed here.
+	TOTPID           = "totp-test-5e9a3b8c-1d2f-4c6a-9e7b-0f1a2b3c4d5e"
+	TOTPSecret       = "Q4UHX5MWXTPBUXK2HMDXPSKC6CMNJYNI"
+	TOTPCode         = "000000"
+	TOTPRecoveryCode = "a1b2-c3d4-e5f6"
 )
+
+// TOTPRecoveryCodes are the sandbox registration's recovery codes: the
+// documented one first, then fixed others so the list has Stytch's length.
+var TOTPRecoveryCodes = []string{TOTPRecoveryCode, "b2c3-d4e5-f6a7", "c3d4-e5f6-a7b8", "d4e5-f6a7-b8c9", "e5f6-a7b8-c9d0",
+	"f6a7-b8c9-d0e1", "a7b8-c9d0-e1f2", "b8c9-d0e1-f2a3", "c9d0-e1f2-a3b4", "d0e1-f2a3-b4c5"}
+
+// IsUser reports whether a request names the sandbox user in p.
+func IsUser(p tenant.Project, userID string) bool { return Active(p) && userID == UserID }
 
 // SessionStartedAt is when the sandbox session began, as Stytch returns it.
 var SessionStartedAt = time.Date(2021, 8, 28, 0, 41, 58, 935673000, time.UTC)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/latchhq/latch/internal/sandbox"
@@ -54,6 +55,39 @@ func TestSandboxValuesInTestEnvironments(t *testing.T) {
 		t.Fatalf("sandbox otp: %+v", o)
 	}
 	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": sandbox.EmailID, "code": "123456"}), 404, "otp_code_not_found")
+	// Passwords: any password, create and authenticate alike.
+	pw := into[authJSON](t, p.ok(200, "POST", "/v1/passwords", map[string]any{"email": sandbox.Email, "password": "x", "session_duration_minutes": 60}))
+	if pw.UserID != sandbox.UserID || pw.SessionToken != sandbox.SessionToken {
+		t.Fatalf("sandbox passwords.create: %+v", pw)
+	}
+	pw = into[authJSON](t, p.ok(200, "POST", "/v1/passwords/authenticate", map[string]any{"email": "SANDBOX@stytch.com", "password": "anything at all"}))
+	if pw.UserID != sandbox.UserID || pw.Session != nil {
+		t.Fatalf("sandbox passwords.authenticate: %+v", pw)
+	}
+
+	// TOTP: the sandbox user's fixed registration; 000000 and a1b2-c3d4-e5f6.
+	tc := p.ok(200, "POST", "/v1/totps", map[string]any{"user_id": sandbox.UserID})
+	if tc.str("totp_id") != sandbox.TOTPID || tc.str("secret") != sandbox.TOTPSecret || tc.str("user_id") != sandbox.UserID ||
+		!strings.HasPrefix(tc.str("qr_code"), "data:image/png;base64,") {
+		t.Fatalf("sandbox totps.create: %s", tc.raw)
+	}
+	if codes := tc.body["recovery_codes"].([]any); len(codes) != 10 || codes[0] != sandbox.TOTPRecoveryCode {
+		t.Fatalf("sandbox recovery codes %v", codes)
+	}
+	ta := p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": sandbox.UserID, "totp_code": "000000", "session_duration_minutes": 60})
+	if ta.str("totp_id") != sandbox.TOTPID || ta.str("session_token") != sandbox.SessionToken {
+		t.Fatalf("sandbox totps.authenticate: %s", ta.raw)
+	}
+	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": sandbox.UserID, "totp_code": "123456"}), 401, "unable_to_authenticate_totp")
+	tr := p.ok(200, "POST", "/v1/totps/recover", map[string]any{"user_id": sandbox.UserID, "recovery_code": sandbox.TOTPRecoveryCode})
+	if tr.str("user_id") != sandbox.UserID || tr.body["session"] != nil {
+		t.Fatalf("sandbox totps.recover: %s", tr.raw)
+	}
+	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": sandbox.UserID, "recovery_code": "zzzz-zzzz-zzzz"}), 401, "unable_to_authenticate_recovery_code")
+	rc := p.ok(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": sandbox.UserID})
+	if totps := rc.body["totps"].([]any); len(totps) != 1 || totps[0].(map[string]any)["totp_id"] != sandbox.TOTPID {
+		t.Fatalf("sandbox recovery_codes: %s", rc.raw)
+	}
 	// Nothing was stored for the sandbox user.
 	if rows := queryRows(t, h.db(), `SELECT id FROM users WHERE id = ?`, sandbox.UserID); len(rows) != 0 {
 		t.Fatalf("the sandbox user was stored: %v", rows)
@@ -68,4 +102,7 @@ func TestLiveEnvironmentsIgnoreSandboxValues(t *testing.T) {
 	wantError(t, p.call("POST", "/v1/otps/sms/send", map[string]any{"phone_number": sandbox.Phone}), 400, "invalid_phone_number")
 	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": sandbox.PhoneID, "code": "000000"}), 404, "otp_code_not_found")
 	wantError(t, p.call("POST", "/v1/magic_links/email/send", map[string]any{"email": sandbox.Email}), 404, "email_not_found")
+	wantError(t, p.call("POST", "/v1/passwords/authenticate", map[string]any{"email": sandbox.Email, "password": "anything"}), 404, "email_not_found")
+	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": sandbox.UserID, "totp_code": "000000"}), 404, "user_not_found")
+	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": sandbox.UserID, "recovery_code": sandbox.TOTPRecoveryCode}), 404, "user_not_found")
 }

@@ -192,6 +192,7 @@ type Store interface {
 	OTPStore
 	PasswordStore
 	TOTPStore
+	WebhookStore
 }
 
 // ProjectStore holds projects and their redirect URLs.

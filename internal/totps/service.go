@@ -12,6 +12,7 @@ import (
 	"image"
 	"image/png"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/ids"
+	"github.com/latchhq/latch/internal/sandbox"
 	"github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/sessions"
 	"github.com/latchhq/latch/internal/store"
@@ -91,6 +93,9 @@ func (s *Service) Create(ctx context.Context, p tenant.Project, userID string, e
 	}
 	if minutes < minExpirationMinutes || minutes > maxExpirationMinutes {
 		return nil, apierr.InvalidExpiration.With("expiration_minutes must be between 5 and 1440.")
+	}
+	if sandbox.IsUser(p, userID) {
+		return s.sandboxCreated(p)
 	}
 	user, err := users.Lookup(ctx, s.Store, p, userID)
 	if err != nil {
@@ -302,6 +307,12 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	if err := sessions.Prepare(&in.Session); err != nil {
 		return nil, err
 	}
+	if sandbox.IsUser(p, in.UserID) {
+		if in.Code != sandbox.TOTPCode {
+			return nil, apierr.UnableToAuthTOTP
+		}
+		return s.sandboxAuthenticated(ctx, p, in.Session)
+	}
 	user, err := users.Lookup(ctx, s.Store, p, in.UserID)
 	if err != nil {
 		return nil, err
@@ -416,6 +427,12 @@ func (s *Service) Recover(ctx context.Context, p tenant.Project, in RecoverInput
 	if err := sessions.Prepare(&in.Session); err != nil {
 		return nil, err
 	}
+	if sandbox.IsUser(p, in.UserID) {
+		if code != sandbox.TOTPRecoveryCode {
+			return nil, apierr.UnableToAuthRecoveryCode
+		}
+		return s.sandboxAuthenticated(ctx, p, in.Session)
+	}
 	user, err := users.Lookup(ctx, s.Store, p, in.UserID)
 	if err != nil {
 		return nil, err
@@ -490,6 +507,10 @@ type WithRecoveryCodes struct {
 // RecoveryCodes lists the user's live registrations with their unused
 // recovery codes, opened from their sealed copies.
 func (s *Service) RecoveryCodes(ctx context.Context, p tenant.Project, userID string) (string, []WithRecoveryCodes, error) {
+	if sandbox.IsUser(p, userID) {
+		return sandbox.UserID, []WithRecoveryCodes{{TOTPID: sandbox.TOTPID, Verified: true,
+			RecoveryCodes: slices.Clone(sandbox.TOTPRecoveryCodes)}}, nil
+	}
 	user, err := users.Lookup(ctx, s.Store, p, userID)
 	if err != nil {
 		return "", nil, err
@@ -523,4 +544,37 @@ func (s *Service) RecoveryCodes(ctx context.Context, p tenant.Project, userID st
 		out = append(out, WithRecoveryCodes{TOTPID: t.ID, Verified: t.Verified, RecoveryCodes: plain})
 	}
 	return user.ID, out, nil
+}
+
+// sandboxTOTP is the sandbox user's verified registration; never stored.
+func sandboxTOTP(p tenant.Project) store.TOTP {
+	return store.TOTP{ProjectID: p.ID, ID: sandbox.TOTPID, UserID: sandbox.UserID, Verified: true,
+		CreatedAt: sandbox.SessionStartedAt, ExpiresAt: sandbox.SessionStartedAt}
+}
+
+// sandboxCreated answers totps.create for the sandbox user with its fixed
+// registration, a real scannable QR code included; nothing is stored.
+func (s *Service) sandboxCreated(p tenant.Project) (*Created, error) {
+	raw, err := b32.DecodeString(sandbox.TOTPSecret)
+	if err != nil {
+		return nil, err
+	}
+	qr, err := qrCode(issuer(p), sandbox.Email, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &Created{TOTPID: sandbox.TOTPID, Secret: sandbox.TOTPSecret, QRCode: qr,
+		RecoveryCodes: slices.Clone(sandbox.TOTPRecoveryCodes),
+		User:          View(sandbox.User(p), []store.TOTP{sandboxTOTP(p)}, s.Clock.Now())}, nil
+}
+
+// sandboxAuthenticated answers a sandbox totps.authenticate or recover: the
+// sandbox session when a duration is given, as the other products do.
+func (s *Service) sandboxAuthenticated(ctx context.Context, p tenant.Project, o sessions.Options) (*Authenticated, error) {
+	res, err := s.Sessions.Sandbox(ctx, p, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Authenticated{UserID: sandbox.UserID, TOTPID: sandbox.TOTPID, Session: res,
+		User: View(sandbox.User(p), []store.TOTP{sandboxTOTP(p)}, s.Clock.Now())}, nil
 }
