@@ -202,26 +202,13 @@ func (s *Service) finish(ctx context.Context, p tenant.Project, out *Result) (*R
 	if err != nil {
 		return nil, err
 	}
-	pw, err := s.Store.GetPassword(ctx, p.ID, out.UserID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	out.User = View(u, pw, s.Clock.Now())
+	out.User = wire.UserFrom(u, s.Clock.Now())
 	if out.Session != nil {
 		if err := s.Sessions.Sign(ctx, p, out.Session); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
-}
-
-// View renders a user with its password reference.
-func View(u *store.User, pw *store.Password, now time.Time) wire.User {
-	w := wire.UserFrom(u, now)
-	if pw != nil {
-		w.Password, _ = json.Marshal(map[string]any{"password_id": pw.ID, "requires_reset": pw.RequiresReset})
-	}
-	return w
 }
 
 // userByEmail finds the user of an email.

@@ -68,6 +68,23 @@ type User struct {
 	LockExpiresAt     *time.Time
 	Emails            []Email
 	Phones            []Phone
+	// Password and TOTPs summarise the user's other factors for the user
+	// object; every user read fills them.
+	Password *UserPassword
+	TOTPs    []UserTOTP
+}
+
+// UserPassword is what the user object shows of a password.
+type UserPassword struct {
+	ID            string
+	RequiresReset bool
+}
+
+// UserTOTP is what the user object shows of a TOTP registration.
+type UserTOTP struct {
+	ID        string
+	Verified  bool
+	ExpiresAt time.Time
 }
 
 // Email is one of a user's email addresses.

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -240,21 +239,15 @@ func Code(secret string, t time.Time) (string, error) {
 
 func step(t time.Time) int64 { return t.Unix() / int64(Period/time.Second) }
 
-// View renders a user with their TOTP registrations ({totp_id, verified});
-// unverified registrations past their expiry are left out.
+// View renders a user with the TOTP registrations list, which may be newer
+// than the user read.
 func View(u *store.User, list []store.TOTP, now time.Time) wire.User {
-	w := wire.UserFrom(u, now)
+	c := *u
+	c.TOTPs = make([]store.UserTOTP, 0, len(list))
 	for _, t := range list {
-		if !t.Verified && !t.ExpiresAt.After(now) {
-			continue
-		}
-		b, _ := json.Marshal(struct {
-			TOTPID   string `json:"totp_id"`
-			Verified bool   `json:"verified"`
-		}{t.ID, t.Verified})
-		w.TOTPs = append(w.TOTPs, b)
+		c.TOTPs = append(c.TOTPs, store.UserTOTP{ID: t.ID, Verified: t.Verified, ExpiresAt: t.ExpiresAt})
 	}
-	return w
+	return wire.UserFrom(&c, now)
 }
 
 // AuthenticateInput is totps.authenticate.

@@ -111,7 +111,27 @@ func UserFrom(u *store.User, now time.Time) User {
 	for _, p := range u.Phones {
 		w.PhoneNumbers = append(w.PhoneNumbers, Phone{PhoneID: p.ID, PhoneNumber: p.Number, Verified: p.Verified})
 	}
+	for _, t := range u.TOTPs {
+		if !t.Verified && !t.ExpiresAt.After(now) {
+			continue // an unverified registration past its expiry is unusable
+		}
+		b, _ := json.Marshal(userTOTP{TOTPID: t.ID, Verified: t.Verified})
+		w.TOTPs = append(w.TOTPs, b)
+	}
+	if u.Password != nil {
+		w.Password, _ = json.Marshal(userPassword{PasswordID: u.Password.ID, RequiresReset: u.Password.RequiresReset})
+	}
 	return w
+}
+
+type userTOTP struct {
+	TOTPID   string `json:"totp_id"`
+	Verified bool   `json:"verified"`
+}
+
+type userPassword struct {
+	PasswordID    string `json:"password_id"`
+	RequiresReset bool   `json:"requires_reset"`
 }
 
 // Attributes is the SDK's Attributes.

@@ -35,6 +35,10 @@ describe("passwords", () => {
     const auth = await c.passwords.authenticate({ email, password: STRONG, session_duration_minutes: 30 });
     assert.equal(auth.user_id, created.user_id);
     assert.match(auth.session_token, /^[A-Za-z0-9_-]{44}$/);
+    const got = await c.users.get({ user_id: created.user_id });
+    assert.deepEqual(got.password, { password_id: created.user.password.password_id, requires_reset: false });
+    const viaSession = await c.sessions.authenticate({ session_token: auth.session_token });
+    assert.deepEqual(viaSession.user.password, got.password);
     await expectStytchError(c.passwords.authenticate({ email, password: "not it" }), { status_code: 401, error_type: "unauthorized_credentials" });
   });
 

@@ -132,6 +132,13 @@ describe("totps.create → authenticate → recover → recoveryCodes", () => {
     assert.deepEqual(f.authenticator_app_factor, { totp_id: created.totp_id });
     assert.ok(!Number.isNaN(Date.parse(f.last_authenticated_at)));
     assert.deepEqual(first.user.totps, [{ totp_id: created.totp_id, verified: true }]);
+    // Every user object shows the registration: users.get, search, sessions.
+    const got = await c.users.get({ user_id: user.user_id });
+    assert.deepEqual(got.totps, [{ totp_id: created.totp_id, verified: true }]);
+    const viaSession = await c.sessions.authenticate({ session_token: first.session_token });
+    assert.deepEqual(viaSession.user.totps, got.totps);
+    const found = await c.users.search({ query: { operator: "AND", operands: [{ filter_name: "user_id", filter_value: [user.user_id] }] } });
+    assert.deepEqual(found.results[0].totps, got.totps);
 
     const claim = decodeJwt(first.session_jwt).payload[SESSION_CLAIM];
     assert.equal(claim.id, first.session.session_id);

@@ -98,7 +98,11 @@ func (s *Store) sessionWithUserQuery(byID bool) string {
 		(SELECT ` + s.d.jsonRows("e.id, e.address, e.verified, e.created_at", "e.created_at, e.id") + `
 			FROM emails e WHERE e.project_id = u.project_id AND e.user_id = u.id),
 		(SELECT ` + s.d.jsonRows("p.id, p.number, p.verified, p.created_at", "p.created_at, p.id") + `
-			FROM phone_numbers p WHERE p.project_id = u.project_id AND p.user_id = u.id)
+			FROM phone_numbers p WHERE p.project_id = u.project_id AND p.user_id = u.id),
+		(SELECT ` + s.d.jsonRows("t.id, t.verified, t.expires_at", "t.created_at, t.id") + `
+			FROM totps t WHERE t.project_id = u.project_id AND t.user_id = u.id),
+		(SELECT ` + s.d.jsonRows("w.id, w.requires_reset", "w.id") + `
+			FROM passwords w WHERE w.project_id = u.project_id AND w.user_id = u.id)
 		FROM sessions s JOIN users u ON u.project_id = s.project_id AND u.id = s.user_id WHERE ` + where
 }
 
@@ -109,11 +113,11 @@ func (s *Store) GetSessionWithUser(ctx context.Context, projectID, sessionID, to
 	}
 	var ss store.Session
 	var started, last, expires, updated int64
-	var attrs, factors, claims, emails, phones string
+	var attrs, factors, claims, emails, phones, totps, passwords string
 	var uc userScan
 	dest := []any{&ss.ProjectID, &ss.ID, &ss.UserID, &ss.TokenHash, &started, &last, &expires, &attrs, &factors, &claims, &updated}
 	dest = append(dest, uc.dest()...)
-	dest = append(dest, &emails, &phones)
+	dest = append(dest, &emails, &phones, &totps, &passwords)
 	if err := s.r.QueryRowContext(ctx, s.sessionWithUserQuery(sessionID != ""), key, projectID).Scan(dest...); err != nil {
 		return nil, nil, wrap(err)
 	}
@@ -133,6 +137,20 @@ func (s *Store) GetSessionWithUser(ctx context.Context, projectID, sessionID, to
 	}
 	for _, r := range rows {
 		u.Phones = append(u.Phones, store.Phone{ID: str(r[0]), UserID: u.ID, Number: str(r[1]), Verified: truthy(r[2]), CreatedAt: fromUS(num(r[3]))})
+	}
+	var small [][3]any
+	if err := json.Unmarshal([]byte(totps), &small); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range small {
+		u.TOTPs = append(u.TOTPs, store.UserTOTP{ID: str(r[0]), Verified: truthy(r[1]), ExpiresAt: fromUS(num(r[2]))})
+	}
+	small = small[:0]
+	if err := json.Unmarshal([]byte(passwords), &small); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range small {
+		u.Password = &store.UserPassword{ID: str(r[0]), RequiresReset: truthy(r[1])}
 	}
 	return &ss, u, nil
 }

@@ -135,10 +135,15 @@ func (s *Store) loadFactors(ctx context.Context, projectID string, users []*stor
 		marks = append(marks, placeholder(len(args)))
 	}
 	in := strings.Join(marks, ", ")
-	// One round trip for both factor tables.
-	rows, err := s.r.QueryContext(ctx, `SELECT 'e', id, user_id, address, verified, created_at FROM emails
+	// One round trip for every factor table. The flag column is verified,
+	// or requires_reset for passwords; extra is a TOTP's expiry.
+	rows, err := s.r.QueryContext(ctx, `SELECT 'e', id, user_id, address, verified, created_at, 0 FROM emails
 		WHERE project_id = $1 AND user_id IN (`+in+`)
-		UNION ALL SELECT 'p', id, user_id, number, verified, created_at FROM phone_numbers
+		UNION ALL SELECT 'p', id, user_id, number, verified, created_at, 0 FROM phone_numbers
+		WHERE project_id = $1 AND user_id IN (`+in+`)
+		UNION ALL SELECT 't', id, user_id, '', verified, created_at, expires_at FROM totps
+		WHERE project_id = $1 AND user_id IN (`+in+`)
+		UNION ALL SELECT 'w', id, user_id, '', requires_reset, created_at, 0 FROM passwords
 		WHERE project_id = $1 AND user_id IN (`+in+`) ORDER BY 1, 6, 2`, args...)
 	if err != nil {
 		return wrap(err)
@@ -146,16 +151,21 @@ func (s *Store) loadFactors(ctx context.Context, projectID string, users []*stor
 	defer rows.Close()
 	for rows.Next() {
 		var kind, id, userID, value string
-		var verified bool
-		var created int64
-		if err := rows.Scan(&kind, &id, &userID, &value, &verified, &created); err != nil {
+		var flag bool
+		var created, extra int64
+		if err := rows.Scan(&kind, &id, &userID, &value, &flag, &created, &extra); err != nil {
 			return wrap(err)
 		}
 		u := byID[userID]
-		if kind == "e" {
-			u.Emails = append(u.Emails, store.Email{ID: id, UserID: userID, Address: value, Verified: verified, CreatedAt: fromUS(created)})
-		} else {
-			u.Phones = append(u.Phones, store.Phone{ID: id, UserID: userID, Number: value, Verified: verified, CreatedAt: fromUS(created)})
+		switch kind {
+		case "e":
+			u.Emails = append(u.Emails, store.Email{ID: id, UserID: userID, Address: value, Verified: flag, CreatedAt: fromUS(created)})
+		case "p":
+			u.Phones = append(u.Phones, store.Phone{ID: id, UserID: userID, Number: value, Verified: flag, CreatedAt: fromUS(created)})
+		case "t":
+			u.TOTPs = append(u.TOTPs, store.UserTOTP{ID: id, Verified: flag, ExpiresAt: fromUS(extra)})
+		case "w":
+			u.Password = &store.UserPassword{ID: id, RequiresReset: flag}
 		}
 	}
 	return wrap(rows.Err())
