@@ -110,6 +110,7 @@ var (
 var (
 	ActiveTOTPExists             = def(http.StatusBadRequest, "active_totp_exists", "The user already has an active TOTP registration; delete it before creating another.")
 	TOTPNotFound                 = def(http.StatusNotFound, "totp_not_found", "The user has no TOTP registration.")
+	PasswordNotFound             = def(http.StatusNotFound, "password_not_found", "No password with that id exists.")
 	ExpiredTOTP                  = def(http.StatusBadRequest, "expired_totp", "The TOTP registration was not verified within its expiration_minutes; create a new one.")
 	InvalidTOTPCode              = def(http.StatusBadRequest, "invalid_totp_code", "totp_code must be 6 digits.")
 	UnableToAuthTOTP             = def(http.StatusUnauthorized, "unable_to_authenticate_totp", "The TOTP code is incorrect.")

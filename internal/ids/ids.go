@@ -22,6 +22,8 @@ const (
 	OutboxMsg    = "message"
 	Organization = "organization"
 	Member       = "member"
+	TOTP         = "totp"
+	Password     = "password"
 )
 
 // New returns a fresh id of kind in env.

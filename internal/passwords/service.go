@@ -40,7 +40,7 @@ const (
 	defaultResetMinutes  = 30
 	minScore             = 3
 	maxPasswordBytes     = 1024
-	passwordIDKind       = "password"
+	passwordIDKind       = ids.Password
 	resetKind            = "reset_password"
 	passwordFactorType   = "password"
 	passwordFactorMethod = "knowledge"

@@ -35,7 +35,7 @@ import (
 // Parameters of registrations and codes.
 const (
 	// IDKind is the id prefix of a registration: totp-<env>-<uuid>.
-	IDKind = "totp"
+	IDKind = ids.TOTP
 	// RecoveryCodeIDKind prefixes the id of a recovery code in a session factor.
 	RecoveryCodeIDKind = "totp-recovery-code"
 

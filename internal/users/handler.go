@@ -1,11 +1,14 @@
 package users
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 
 	"github.com/latchhq/latch/internal/httpx"
+	"github.com/latchhq/latch/internal/store"
+	"github.com/latchhq/latch/internal/tenant"
 	"github.com/latchhq/latch/internal/wire"
 )
 
@@ -22,8 +25,10 @@ func (h *Handler) Mount(mux httpx.Router) {
 	mux.Handle("GET /v1/users/{user_id}", httpx.Errors(h.Log, h.get))
 	mux.Handle("PUT /v1/users/{user_id}", httpx.Errors(h.Log, h.update))
 	mux.Handle("DELETE /v1/users/{user_id}", httpx.Errors(h.Log, h.delete))
-	mux.Handle("DELETE /v1/users/emails/{email_id}", httpx.Errors(h.Log, h.deleteEmail))
-	mux.Handle("DELETE /v1/users/phone_numbers/{phone_id}", httpx.Errors(h.Log, h.deletePhoneNumber))
+	mux.Handle("DELETE /v1/users/emails/{email_id}", httpx.Errors(h.Log, h.deleteFactor(h.Service.DeleteEmail, "email_id")))
+	mux.Handle("DELETE /v1/users/phone_numbers/{phone_id}", httpx.Errors(h.Log, h.deleteFactor(h.Service.DeletePhone, "phone_id")))
+	mux.Handle("DELETE /v1/users/totps/{totp_id}", httpx.Errors(h.Log, h.deleteFactor(h.Service.DeleteTOTP, "totp_id")))
+	mux.Handle("DELETE /v1/users/passwords/{password_id}", httpx.Errors(h.Log, h.deleteFactor(h.Service.DeletePassword, "password_id")))
 }
 
 type createRequest struct {
@@ -139,28 +144,20 @@ type userResponse struct {
 	User   wire.User `json:"user"`
 }
 
-func (h *Handler) deleteEmail(w http.ResponseWriter, r *http.Request) error {
-	if err := httpx.Decode(r, &struct{}{}); err != nil {
-		return err
+// deleteFactor serves the DELETE /v1/users/<factor>/{id} routes: each
+// removes one factor by the id in the path and answers with the user.
+func (h *Handler) deleteFactor(del func(context.Context, tenant.Project, string) (*store.User, error), param string) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := httpx.Decode(r, &struct{}{}); err != nil {
+			return err
+		}
+		u, err := del(r.Context(), httpx.ProjectOf(r), r.PathValue(param))
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(w, r, http.StatusOK, &userResponse{UserID: u.ID, User: h.Service.View(u)})
+		return nil
 	}
-	u, err := h.Service.DeleteEmail(r.Context(), httpx.ProjectOf(r), r.PathValue("email_id"))
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, r, http.StatusOK, &userResponse{UserID: u.ID, User: h.Service.View(u)})
-	return nil
-}
-
-func (h *Handler) deletePhoneNumber(w http.ResponseWriter, r *http.Request) error {
-	if err := httpx.Decode(r, &struct{}{}); err != nil {
-		return err
-	}
-	u, err := h.Service.DeletePhone(r.Context(), httpx.ProjectOf(r), r.PathValue("phone_id"))
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, r, http.StatusOK, &userResponse{UserID: u.ID, User: h.Service.View(u)})
-	return nil
 }
 
 type searchRequest struct {

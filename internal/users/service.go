@@ -338,54 +338,76 @@ func (s *Service) Delete(ctx context.Context, p tenant.Project, id string) (stri
 
 // DeleteEmail removes one email from its user.
 func (s *Service) DeleteEmail(ctx context.Context, p tenant.Project, emailID string) (*store.User, error) {
-	if !ids.Valid(ids.Email, emailID) {
-		return nil, apierr.InvalidEmailID
-	}
-	var out *store.User
-	err := s.store.Tx(ctx, func(tx store.Store) error {
-		e, err := tx.GetEmail(ctx, p.ID, emailID)
-		if errors.Is(err, store.ErrNotFound) {
-			return apierr.EmailNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteEmail(ctx, p.ID, emailID); err != nil {
-			return err
-		}
-		out, err = tx.GetUser(ctx, p.ID, e.UserID)
-		return err
-	})
-	if err == nil {
-		s.changed(p.ID, out.ID)
-	}
-	return out, err
+	return s.deleteFactor(ctx, p, ids.Valid(ids.Email, emailID), apierr.InvalidEmailID, apierr.EmailNotFound,
+		func(tx store.Store) (string, error) {
+			e, err := tx.GetEmail(ctx, p.ID, emailID)
+			if err != nil {
+				return "", err
+			}
+			return e.UserID, tx.DeleteEmail(ctx, p.ID, emailID)
+		})
 }
 
 // DeletePhone removes one phone number from its user.
 func (s *Service) DeletePhone(ctx context.Context, p tenant.Project, phoneID string) (*store.User, error) {
-	if !ids.Valid(ids.PhoneNumber, phoneID) {
-		return nil, apierr.InvalidPhoneID
+	return s.deleteFactor(ctx, p, ids.Valid(ids.PhoneNumber, phoneID), apierr.InvalidPhoneID, apierr.PhoneNumberNotFound,
+		func(tx store.Store) (string, error) {
+			ph, err := tx.GetPhone(ctx, p.ID, phoneID)
+			if err != nil {
+				return "", err
+			}
+			return ph.UserID, tx.DeletePhone(ctx, p.ID, phoneID)
+		})
+}
+
+// DeleteTOTP removes a TOTP registration (and its recovery codes).
+func (s *Service) DeleteTOTP(ctx context.Context, p tenant.Project, totpID string) (*store.User, error) {
+	return s.deleteFactor(ctx, p, ids.Valid(ids.TOTP, totpID), apierr.TOTPNotFound, apierr.TOTPNotFound,
+		func(tx store.Store) (string, error) {
+			t, err := tx.GetTOTP(ctx, p.ID, totpID)
+			if err != nil {
+				return "", err
+			}
+			return t.UserID, tx.DeleteTOTP(ctx, p.ID, totpID)
+		})
+}
+
+// DeletePassword removes a user's password.
+func (s *Service) DeletePassword(ctx context.Context, p tenant.Project, passwordID string) (*store.User, error) {
+	return s.deleteFactor(ctx, p, ids.Valid(ids.Password, passwordID), apierr.PasswordNotFound, apierr.PasswordNotFound,
+		func(tx store.Store) (string, error) {
+			pw, err := tx.GetPasswordByID(ctx, p.ID, passwordID)
+			if err != nil {
+				return "", err
+			}
+			return pw.UserID, tx.DeletePassword(ctx, p.ID, passwordID)
+		})
+}
+
+// deleteFactor runs del (which finds the factor's user and deletes it) in a
+// transaction and returns the user as it is afterwards.
+func (s *Service) deleteFactor(ctx context.Context, p tenant.Project, valid bool, invalid, notFound *apierr.Error,
+	del func(tx store.Store) (userID string, err error)) (*store.User, error) {
+	if !valid {
+		return nil, invalid
 	}
 	var out *store.User
 	err := s.store.Tx(ctx, func(tx store.Store) error {
-		ph, err := tx.GetPhone(ctx, p.ID, phoneID)
+		userID, err := del(tx)
 		if errors.Is(err, store.ErrNotFound) {
-			return apierr.PhoneNumberNotFound
+			return notFound
 		}
 		if err != nil {
 			return err
 		}
-		if err := tx.DeletePhone(ctx, p.ID, phoneID); err != nil {
-			return err
-		}
-		out, err = tx.GetUser(ctx, p.ID, ph.UserID)
+		out, err = tx.GetUser(ctx, p.ID, userID)
 		return err
 	})
-	if err == nil {
-		s.changed(p.ID, out.ID)
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	s.changed(p.ID, out.ID)
+	return out, nil
 }
 
 // View renders a user for a response.

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test, before } from "node:test";
 import {
   client,
+  other,
   expectStytchError,
   assertRequestId,
   mixedCaseEmail,
@@ -385,5 +386,42 @@ describe("users.deleteEmail / deletePhoneNumber / delete", () => {
     assert.equal(res.user_id, created.user_id);
     await expectStytchError(c.users.get({ user_id: created.user_id }), { error_type: "user_not_found", status_code: 404 });
     await expectStytchError(c.users.delete({ user_id: created.user_id }), { error_type: "user_not_found", status_code: 404 });
+  });
+});
+
+describe("users: password and TOTP factors", () => {
+  const c = client();
+  const search = (...operands) => c.users.search({ limit: 10, query: { operator: "AND", operands } });
+
+  test("search filters password_exists, totp_id, totp_verified; deletePassword and deleteTOTP", async () => {
+    const email = uniqueEmail("factors");
+    const pw = await c.passwords.create({ email, password: "correct horse battery staple 9" });
+    const totp = await c.totps.create({ user_id: pw.user_id });
+    const mine = { filter_name: "user_id", filter_value: [pw.user_id] };
+
+    const ids = (res) => res.results.map((u) => u.user_id);
+    assert.deepEqual(ids(await search(mine, { filter_name: "password_exists", filter_value: true })), [pw.user_id]);
+    assert.deepEqual(ids(await search(mine, { filter_name: "password_exists", filter_value: false })), []);
+    assert.deepEqual(ids(await search({ filter_name: "totp_id", filter_value: [totp.totp_id] })), [pw.user_id]);
+    assert.deepEqual(ids(await search(mine, { filter_name: "totp_verified", filter_value: false })), [pw.user_id]);
+    assert.deepEqual(ids(await search(mine, { filter_name: "totp_verified", filter_value: true })), []);
+
+    const afterTOTP = await c.users.deleteTOTP({ totp_id: totp.totp_id });
+    assert.equal(afterTOTP.status_code, 200);
+    assert.equal(afterTOTP.user_id, pw.user_id);
+    assert.deepEqual(afterTOTP.user.totps, []);
+    assert.deepEqual(ids(await search({ filter_name: "totp_id", filter_value: [totp.totp_id] })), []);
+    await expectStytchError(c.users.deleteTOTP({ totp_id: totp.totp_id }), { status_code: 404, error_type: "totp_not_found" });
+
+    const passwordID = pw.user.password.password_id;
+    await expectStytchError(client(other).users.deletePassword({ password_id: passwordID }), { status_code: 404, error_type: "password_not_found" });
+    const afterPW = await c.users.deletePassword({ password_id: passwordID });
+    assert.equal(afterPW.user.password, null);
+    assert.deepEqual(ids(await search(mine, { filter_name: "password_exists", filter_value: false })), [pw.user_id]);
+    await expectStytchError(c.passwords.authenticate({ email, password: "correct horse battery staple 9" }), {
+      status_code: 400,
+      error_type: "no_user_password",
+    });
+    await expectStytchError(c.users.deletePassword({ password_id: passwordID }), { status_code: 404, error_type: "password_not_found" });
   });
 });

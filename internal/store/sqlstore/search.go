@@ -69,18 +69,21 @@ func (b *whereBuilder) filter(f store.UserFilter) (string, error) {
 		return exists("phone_numbers", "f.verified = "+b.arg(f.Bool)), nil
 	case "phone_number_fuzzy":
 		return exists("phone_numbers", `f.number LIKE `+b.arg("%"+likeEscape(f.String)+"%")+` ESCAPE '\'`), nil
+	case "totp_id":
+		return exists("totps", "f.id IN ("+b.list(f.Strings)+")"), nil
+	case "totp_verified":
+		return exists("totps", "f.verified = "+b.arg(f.Bool)), nil
+	case "password_exists":
+		c := exists("passwords", "1 = 1")
+		if !f.Bool {
+			c = "NOT " + c
+		}
+		return c, nil
 	case "webauthn_registration_id", "webauthn_registration_verified",
-		"crypto_wallet_id", "crypto_wallet_address", "crypto_wallet_verified",
-		"totp_id", "totp_verified", "oauth_provider":
+		"crypto_wallet_id", "crypto_wallet_address", "crypto_wallet_verified", "oauth_provider":
 		// No user holds these factors until their products exist, so no
 		// user matches; the filters become EXISTS subqueries then.
 		return "1 = 0", nil
-	case "password_exists":
-		// Likewise no user has a password yet.
-		if f.Bool {
-			return "1 = 0", nil
-		}
-		return "1 = 1", nil
 	}
 	return "", fmt.Errorf("sqlstore: unknown user filter %q", f.Name)
 }
