@@ -144,14 +144,29 @@ async function main() {
     log(`latch serve ready at ${base} in ${Date.now() - t0} ms`);
 
     const dev = JSON.parse(fs.readFileSync(path.join(dataDir, "credentials.json"), "utf8"));
-    const [other, live] = await Promise.all([
+    const [other, live, limited] = await Promise.all([
       createProject(bin, dataDir, "SDK test project B", "consumer"),
       createProject(bin, dataDir, "SDK test live project", "consumer", "live"),
+      createProject(bin, dataDir, "SDK test rate limits", "consumer"),
     ]);
+    // The server runs with its default rate limits. The suite reuses a few
+    // identifiers (the sandbox values) far more often than a person would,
+    // so its projects lift them, as an app's CI would with the same
+    // command; the "limited" project keeps tight ones for rate_limits.test.
+    const unlimited = JSON.stringify({
+      send: { per_project: null, per_identifier: null },
+      authenticate: { per_project: null, per_identifier: null },
+      create: { per_project: null, per_identifier: null },
+      ip: { per_identifier: null },
+    });
+    const tight = JSON.stringify({ send: { per_identifier: { limit: 3, period: "1h" } } });
+    for (const [p, overrides] of [[dev, unlimited], [other, unlimited], [live, unlimited], [limited, tight]]) {
+      await run(bin, ["projects", "update", "--data-dir", dataDir, "--project", p.project_id, "--rate-limits", overrides], { timeoutMs: 30_000 });
+    }
     const fixturePath = path.join(tmp, "fixture.json");
     fs.writeFileSync(
       fixturePath,
-      JSON.stringify({ base_url: base, ca_file: caPath, data_dir: dataDir, latch_bin: bin, projects: { main: dev, other, live } }, null, 2),
+      JSON.stringify({ base_url: base, ca_file: caPath, data_dir: dataDir, latch_bin: bin, projects: { main: dev, other, live, limited } }, null, 2),
     );
 
     // Extra arguments: test files and/or node --test flags (--test-name-pattern=...).

@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/config"
 	"github.com/latchhq/latch/internal/projects"
+	"github.com/latchhq/latch/internal/ratelimit"
 	"github.com/latchhq/latch/internal/server"
 	"github.com/latchhq/latch/internal/store/sqlstore"
 	"github.com/latchhq/latch/internal/tenant"
@@ -27,7 +29,7 @@ const usage = `latch: a self-hosted identity server speaking the Stytch API.
 Usage:
   latch serve [--data-dir DIR] [--listen HOST:PORT] [--database-url URL] [--tls auto|off] ...
   latch projects create --name NAME [--vertical consumer|b2b] [--environment test|live] [--data-dir DIR | --database-url URL] [--json]
-  latch projects update --project ID [--session-migration-url URL] [--data-dir DIR | --database-url URL]
+  latch projects update --project ID [--session-migration-url URL] [--rate-limits JSON] [--data-dir DIR | --database-url URL]
   latch projects redirect-urls add --project ID --type login|signup|invite|reset_password|discovery --url URL [--default] [--data-dir DIR | --database-url URL]
 
 Run "latch serve -h" for every server flag.
@@ -180,6 +182,8 @@ func projectsUpdate(args []string, stdout io.Writer) error {
 	project := fs.String("project", "", "project id")
 	var migrationURL optionalString
 	fs.Var(&migrationURL, "session-migration-url", `the external OIDC UserInfo URL sessions.migrate calls ("" removes it)`)
+	var rateLimits optionalString
+	fs.Var(&rateLimits, "rate-limits", `JSON overrides of the default rate limits, e.g. {"send":{"per_identifier":{"limit":5,"period":"1h"}}} ("" removes them)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -198,6 +202,15 @@ func projectsUpdate(args []string, stdout io.Writer) error {
 				}
 			}
 			s.SessionMigrationURL = migrationURL.v
+		}
+		if rateLimits.set {
+			s.RateLimits = nil
+			if strings.TrimSpace(rateLimits.v) != "" {
+				if _, err := ratelimit.ParseOverrides([]byte(rateLimits.v)); err != nil {
+					return fmt.Errorf("--rate-limits: %w", err)
+				}
+				s.RateLimits = json.RawMessage(rateLimits.v)
+			}
 		}
 		return nil
 	})

@@ -14,7 +14,10 @@ type Error struct {
 	Type    string
 	Msg     string
 	Details map[string]any
-	Err     error
+	// RetryAfter, in seconds, is sent as retry_after and Retry-After on
+	// 429s and 503s; 0 means none.
+	RetryAfter int
+	Err        error
 }
 
 func (e *Error) Error() string {

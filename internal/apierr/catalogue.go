@@ -14,6 +14,7 @@ var (
 	RouteNotSupportedInLive = def(http.StatusNotFound, "route_not_supported_in_live", "This route is only available in test environments.")
 	InternalServerError     = def(http.StatusInternalServerError, "internal_server_error", "Oops, something seems to have gone wrong.")
 	ServerUnavailable       = def(http.StatusServiceUnavailable, "server_unavailable", "The service is temporarily unavailable; retry shortly.")
+	TooManyRequests         = def(http.StatusTooManyRequests, "too_many_requests", "Too many requests; retry after retry_after seconds.")
 )
 
 // Users.

@@ -30,6 +30,8 @@ type Config struct {
 	LogFormat   string // json or text
 	SMTP        SMTP
 	Twilio      Twilio
+	RateLimits  string // "on" or "off"
+	RedisURL    string // shares rate limits across replicas; empty: in process
 	// ShutdownTimeout bounds how long in-flight requests get on SIGTERM.
 	ShutdownTimeout time.Duration
 }
@@ -73,6 +75,7 @@ func Default() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		SMTP:            SMTP{Port: 587, TLS: "starttls"},
+		RateLimits:      "on",
 		ShutdownTimeout: 20 * time.Second,
 	}
 }
@@ -115,6 +118,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Twilio.MessagingServiceSID, "twilio-messaging-service-sid", env("TWILIO_MESSAGING_SERVICE_SID", c.Twilio.MessagingServiceSID), "Twilio messaging service instead of a number (LATCH_TWILIO_MESSAGING_SERVICE_SID)")
 	fs.StringVar(&c.Twilio.WhatsAppFrom, "twilio-whatsapp-from", env("TWILIO_WHATSAPP_FROM", c.Twilio.WhatsAppFrom), "WhatsApp sender if not --twilio-from (LATCH_TWILIO_WHATSAPP_FROM)")
 	fs.StringVar(&c.Twilio.BaseURL, "twilio-base-url", env("TWILIO_BASE_URL", c.Twilio.BaseURL), "API origin of a Twilio-compatible provider (LATCH_TWILIO_BASE_URL)")
+	fs.StringVar(&c.RateLimits, "rate-limits", env("RATE_LIMITS", c.RateLimits), "on, or off for load tests and local benchmarking (LATCH_RATE_LIMITS)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("REDIS_URL", c.RedisURL), "redis://... to share rate limits across replicas (LATCH_REDIS_URL)")
 }
 
 // Validate reports every problem at once.
@@ -148,6 +153,12 @@ func (c *Config) Validate() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: %v", c.LogLevel, err))
+	}
+	if c.RateLimits != "on" && c.RateLimits != "off" {
+		errs = append(errs, fmt.Errorf("--rate-limits must be on or off, not %q", c.RateLimits))
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, errors.New("--redis-url must start with redis:// or rediss://"))
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		errs = append(errs, errors.New("--smtp-from is required with --smtp-host"))

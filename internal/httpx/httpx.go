@@ -11,7 +11,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/store"
@@ -70,6 +72,7 @@ type errorBody struct {
 	ErrorMessage string         `json:"error_message"`
 	ErrorURL     string         `json:"error_url"`
 	ErrorDetails map[string]any `json:"error_details,omitempty"`
+	RetryAfter   int            `json:"retry_after,omitempty"`
 }
 
 // WriteError renders err in Stytch's error envelope. Errors that are not
@@ -93,10 +96,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if strings.HasPrefix(r.URL.Path, "/v1/b2b/") {
 		url = "https://stytch.com/docs/b2b/api/errors/" + fmt.Sprint(e.Status) + "#" + e.Type
 	}
-	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
-		if s, ok := e.Details["retry_after"]; ok {
-			w.Header().Set("Retry-After", fmt.Sprint(s))
-		}
+	if e.RetryAfter > 0 && (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable) {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	WriteJSON(w, r, e.Status, errorBody{
 		StatusCode:   e.Status,
@@ -105,7 +106,21 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		ErrorMessage: e.Msg,
 		ErrorURL:     url,
 		ErrorDetails: e.Details,
+		RetryAfter:   e.RetryAfter,
 	})
+}
+
+// ReadBody reads the whole (size-limited) body, with Stytch's errors.
+func ReadBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, apierr.RequestTooLarge
+		}
+		return nil, apierr.BadRequest.With("The request body could not be read.").Wrap(err)
+	}
+	return body, nil
 }
 
 // Decode reads a JSON object body into dst, whatever the Content-Type says
@@ -113,16 +128,23 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // Unknown fields are accepted (SDKs send fields Latch may not use); type
 // errors name the field.
 func Decode(r *http.Request, dst any) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := ReadBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return apierr.RequestTooLarge
-		}
-		return apierr.BadRequest.With("The request body could not be read.").Wrap(err)
+		return err
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	trimmed := strings.TrimSpace(string(body))
+	if len(trimmed) == 0 {
 		return nil
+	}
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD and
+		// store something the client never sent.
+		return apierr.BadRequest.With("The request body is not valid UTF-8.")
+	}
+	if trimmed == "null" {
+		// null decodes into a struct as a no-op; it is no more an object
+		// than [] or "str", which the type check below refuses.
+		return apierr.BadRequest.With("The request body must be a JSON object.")
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		return decodeError(err)

@@ -29,10 +29,15 @@ const (
 	// Create: calls that create things: users.create, passwords.migrate,
 	// totps.create. Identifier: the user or email created for.
 	Create Class = "create"
+	// IP: every send and authenticate call, keyed by the end user's IP (the
+	// request's attributes.ip_address, else the connection's address).
+	// Calls without attributes all come from the app's own server, so the
+	// default is generous: it stops one address hammering, not an app.
+	IP Class = "ip"
 )
 
 // Classes lists every Class, in the order documentation shows them.
-func Classes() []Class { return []Class{Send, Authenticate, Create} }
+func Classes() []Class { return []Class{Send, Authenticate, Create, IP} }
 
 // ClassRules are the two budgets of a class. A zero Rule means no limit.
 type ClassRules struct {
@@ -51,14 +56,14 @@ type Policy struct {
 
 // DefaultPolicy returns the rules Latch applies unless configured otherwise.
 //
-// Stytch publishes the shape of its limits rather than all the numbers:
-// sends are limited per recipient (magic link send, login_or_create and
-// invite together at one per second per email; SMS per phone number and
-// country prefix), OTP authenticate per code, users.create and
-// passwords.migrate per project (passwords.migrate at 100 requests a
-// second). We keep that shape. Our per-recipient numbers are far tighter than
-// one a second, because Stytch backs its limits with fraud detection and
-// Latch has nothing behind these:
+// Stytch publishes the shape of its limits more than the numbers: sends are
+// limited per recipient (email magic link send, login_or_create and invite
+// together at one a second per email; SMS sends per phone number and
+// country prefix), OTP authenticate so codes cannot be brute forced, and
+// users.create and passwords.migrate per project (passwords.migrate at 100
+// requests a second). We keep that shape. Our per-recipient numbers are far
+// tighter than one a second, because Stytch backs its limits with fraud
+// detection and Latch has nothing behind these:
 //
 //   - send, per recipient: 10 an hour, burst 5. A sign-in takes one message
 //     and a "didn't get it, resend" or two; five at once and then one every
@@ -71,12 +76,16 @@ type Policy struct {
 //     typos; after that one a minute means about 20 guesses over a 10-minute
 //     OTP's life (chance 2e-5 against 6 digits), and password guessing runs
 //     into user locks long before it gets anywhere.
-//   - authenticate, per project: 100 a second, burst 200, the figure Stytch
-//     uses per project; it bounds password-hash CPU more than anything.
+//   - authenticate, per project: 100 a second, burst 200, Stytch's
+//     passwords.migrate figure; above that it bounds password-hash CPU more
+//     than it stops any attack.
 //   - create, per identifier: 30 an hour, burst 10. One user is created
 //     once and enrols TOTP rarely; this only stops churn loops.
 //   - create, per project: 100 a second, burst 100, as Stytch allows
 //     passwords.migrate: a bulk import still runs at 360,000 users an hour.
+//   - ip, per address: 50 a second, burst 200, and no project-wide rule
+//     (the other classes have those). One app server without attributes
+//     stays within it; one end-user address spraying many accounts does not.
 func DefaultPolicy() Policy {
 	return Policy{classes: map[Class]ClassRules{
 		Send: {
@@ -90,6 +99,9 @@ func DefaultPolicy() Policy {
 		Create: {
 			PerProject:    Rule{Limit: 100, Period: time.Second, Burst: 100},
 			PerIdentifier: Rule{Limit: 30, Period: time.Hour, Burst: 10},
+		},
+		IP: {
+			PerIdentifier: Rule{Limit: 50, Period: time.Second, Burst: 200},
 		},
 	}}
 }
@@ -125,7 +137,7 @@ func (o ClassOverride) apply(r ClassRules) ClassRules {
 	return r
 }
 
-// merge lays o over the override already held: later fields win.
+// merge returns o with the fields later sets laid over it.
 func (o ClassOverride) merge(later ClassOverride) ClassOverride {
 	if later.PerProject != nil {
 		o.PerProject = later.PerProject
@@ -200,7 +212,7 @@ func (p Policy) validate(overrides []Overrides) error {
 }
 
 func unknownClass(name string) error {
-	known := make([]string, 0, 3)
+	var known []string
 	for _, c := range Classes() {
 		known = append(known, string(c))
 	}
@@ -215,9 +227,9 @@ func unknownClass(name string) error {
 // Identifier rules go first and the project rule only if every identifier
 // passed, so that hammering one email address cannot spend the whole
 // project's budget and lock everyone else out. The price: a call denied by
-// the project rule has already spent its identifiers' tokens, and a call with
-// two identifiers spends the first's token even when the second denies.
-// Both only bite once something is already over a limit.
+// the project rule has already spent its identifiers' tokens, and when one
+// of several identifiers denies, the others' tokens are spent. Both only
+// bite once something is already over a limit.
 //
 // Keys are "<projectID>:<class>:p" and "<projectID>:<class>:i:<hash>", the
 // hash being the first 128 bits of the identifier's SHA-256 in hex, so no

@@ -27,6 +27,7 @@ import (
 
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/ratelimit"
 	"github.com/latchhq/latch/internal/server"
 	"github.com/latchhq/latch/internal/store/sqlstore"
 	"github.com/latchhq/latch/internal/tenant"
@@ -48,9 +49,10 @@ func idRe(kind string, env tenant.Environment) *regexp.Regexp {
 }
 
 type harnessOptions struct {
-	providers map[string]delivery.Provider
-	emailLive string
-	poll      time.Duration
+	rateLimits bool // an in-process limiter on the fake clock
+	providers  map[string]delivery.Provider
+	emailLive  string
+	poll       time.Duration
 }
 
 type harness struct {
@@ -80,14 +82,19 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	srv := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + srv.Listener.Addr().String()
 	fc := clock.NewFake(t0)
+	var limiter ratelimit.Limiter
+	if o.rateLimits {
+		limiter = ratelimit.NewMemoryWithClock(10_000, fc.Now)
+	}
 	app, err := server.New(st, server.Options{
-		Log:        slog.New(slog.DiscardHandler),
-		Clock:      fc,
-		MasterKey:  testMaster,
-		PublicURL:  publicURL,
-		Providers:  o.providers,
-		EmailLive:  o.emailLive,
-		PollOutbox: o.poll,
+		RateLimiter: limiter,
+		Log:         slog.New(slog.DiscardHandler),
+		Clock:       fc,
+		MasterKey:   testMaster,
+		PublicURL:   publicURL,
+		Providers:   o.providers,
+		EmailLive:   o.emailLive,
+		PollOutbox:  o.poll,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -273,6 +280,10 @@ func wantError(t *testing.T, r *resp, status int, typ string) {
 	for k := range r.body {
 		switch k {
 		case "status_code", "request_id", "error_type", "error_message", "error_url", "error_details":
+		case "retry_after":
+			if status != 429 && status != 503 {
+				t.Errorf("retry_after on a %d: %s", status, r.raw)
+			}
 		default:
 			t.Errorf("unexpected error envelope field %q: %s", k, r.raw)
 		}

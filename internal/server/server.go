@@ -25,10 +25,12 @@ import (
 	"github.com/latchhq/latch/internal/hashes"
 	"github.com/latchhq/latch/internal/httpx"
 	"github.com/latchhq/latch/internal/keys"
+	"github.com/latchhq/latch/internal/limits"
 	"github.com/latchhq/latch/internal/magiclinks"
 	"github.com/latchhq/latch/internal/otps"
 	"github.com/latchhq/latch/internal/passwords"
 	"github.com/latchhq/latch/internal/projects"
+	"github.com/latchhq/latch/internal/ratelimit"
 	"github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/sessions"
 	"github.com/latchhq/latch/internal/store"
@@ -41,6 +43,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 )
 
 // App is a wired Latch: its store, services and HTTP handler.
@@ -67,9 +70,45 @@ type Options struct {
 	EmailLive  string                       // provider name for live projects' email, "" for none
 	TextLive   string                       // provider name for live projects' SMS and WhatsApp, "" for none
 	PollOutbox time.Duration
+	// RateLimiter enforces RateLimited; nil turns rate limits off.
+	RateLimiter ratelimit.Limiter
 	// OutboundClient makes Latch's own calls to external endpoints (session
 	// migration's UserInfo); nil means a default client.
 	OutboundClient *http.Client
+}
+
+// RateLimited is every rate-limited route: each send and authenticate
+// endpoint, and the costly creates, with the body fields naming who a call
+// is about. sessions.authenticate is not here: apps call it on every page
+// and its token cannot be guessed.
+var RateLimited = map[string]limits.Route{
+	"POST /v1/magic_links/email/send":            {Class: ratelimit.Send, Fields: []string{"email"}},
+	"POST /v1/magic_links/email/login_or_create": {Class: ratelimit.Send, Fields: []string{"email"}},
+	"POST /v1/magic_links/email/invite":          {Class: ratelimit.Send, Fields: []string{"email"}},
+	"POST /v1/otps/sms/send":                     {Class: ratelimit.Send, Fields: []string{"phone_number"}},
+	"POST /v1/otps/sms/login_or_create":          {Class: ratelimit.Send, Fields: []string{"phone_number"}},
+	"POST /v1/otps/whatsapp/send":                {Class: ratelimit.Send, Fields: []string{"phone_number"}},
+	"POST /v1/otps/whatsapp/login_or_create":     {Class: ratelimit.Send, Fields: []string{"phone_number"}},
+	"POST /v1/otps/email/send":                   {Class: ratelimit.Send, Fields: []string{"email"}},
+	"POST /v1/otps/email/login_or_create":        {Class: ratelimit.Send, Fields: []string{"email"}},
+	"POST /v1/passwords/email/reset/start":       {Class: ratelimit.Send, Fields: []string{"email"}},
+
+	"POST /v1/magic_links/authenticate":          {Class: ratelimit.Authenticate},
+	"POST /v1/otps/authenticate":                 {Class: ratelimit.Authenticate, Fields: []string{"method_id"}},
+	"POST /v1/passwords/authenticate":            {Class: ratelimit.Authenticate, Fields: []string{"email"}},
+	"POST /v1/passwords/existing_password/reset": {Class: ratelimit.Authenticate, Fields: []string{"email"}},
+	"POST /v1/passwords/email/reset":             {Class: ratelimit.Authenticate},
+	"POST /v1/passwords/session/reset":           {Class: ratelimit.Authenticate},
+	"POST /v1/totps/authenticate":                {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
+	"POST /v1/totps/recover":                     {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
+	"POST /v1/sessions/migrate":                  {Class: ratelimit.Authenticate},
+
+	"POST /v1/users":                    {Class: ratelimit.Create, Fields: []string{"email", "phone_number"}},
+	"POST /v1/passwords":                {Class: ratelimit.Create, Fields: []string{"email"}},
+	"POST /v1/passwords/migrate":        {Class: ratelimit.Create, Fields: []string{"email"}},
+	"POST /v1/passwords/strength_check": {Class: ratelimit.Create},
+	"POST /v1/totps":                    {Class: ratelimit.Create, Fields: []string{"user_id"}},
+	"POST /v1/magic_links":              {Class: ratelimit.Create, Fields: []string{"user_id"}},
 }
 
 // New wires every product over st.
@@ -100,7 +139,18 @@ func New(st store.Store, o Options) (*App, error) {
 
 	mux := http.NewServeMux()
 	var routes []string
-	authed := httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc, Patterns: &routes}
+	var authed httpx.Router = httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc, Patterns: &routes}
+	if o.RateLimiter != nil {
+		guard := &limits.Guard{Policy: ratelimit.DefaultPolicy(), Limiter: o.RateLimiter, Clock: o.Clock, Log: log,
+			RefreshEvery: 5 * time.Second, Overrides: func(ctx context.Context, projectID string) (ratelimit.Overrides, error) {
+				set, err := projectSvc.Settings(ctx, projectID)
+				if err != nil || len(set.RateLimits) == 0 {
+					return nil, err
+				}
+				return ratelimit.ParseOverrides(set.RateLimits)
+			}}
+		authed = limits.Router{Next: authed, Guard: guard, Table: RateLimited}
+	}
 	(&users.Handler{Service: userSvc, Log: log}).Mount(authed)
 	(&sessions.Handler{Service: sessionSvc, Log: log}).Mount(authed, mux)
 	migrator := &sessions.Migrator{Sessions: sessionSvc, Store: st, Client: o.OutboundClient,
@@ -261,7 +311,13 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 		providers["twilio"] = delivery.Twilio{Sender: sender}
 		textLive = "twilio"
 	}
-	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive, TextLive: textLive})
+	limiter, closeLimiter, err := rateLimiter(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive, TextLive: textLive,
+		RateLimiter: limiter})
 	if err != nil {
 		return err
 	}
@@ -356,4 +412,28 @@ func printBanner(out *os.File, base string, cfg config.Config, c *Credentials, c
 	}
 	fmt.Fprintf(out, "  point the SDK at it: new stytch.Client({ project_id, secret, custom_base_url: %q })\n", base+"/")
 	fmt.Fprintf(out, "  dev outbox:  %s/dev/outbox (Basic auth: project_id / secret)\n\n", base)
+}
+
+// rateLimiter builds the limiter cfg asks for: none when off (said loudly),
+// Redis when a URL is given, else in process.
+func rateLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, func(), error) {
+	if cfg.RateLimits == "off" {
+		log.Warn("RATE LIMITS ARE OFF (--rate-limits=off): every send and authenticate endpoint is unlimited; use this only for load tests and local benchmarks")
+		return nil, func() {}, nil
+	}
+	if cfg.RedisURL == "" {
+		log.Info("rate limits on, in process (one replica's view; set --redis-url to share them)")
+		return ratelimit.NewMemory(ratelimit.DefaultMaxKeys), func() {}, nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	// Short timeouts: a sick Redis must fail open fast, not add seconds to
+	// every sign-in.
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 300*time.Millisecond, 300*time.Millisecond
+	opt.ContextTimeoutEnabled = true
+	client := redis.NewClient(opt)
+	log.Info("rate limits on, shared through Redis", "redis", opt.Addr)
+	return ratelimit.NewRedis(client, "latch:"), func() { client.Close() }, nil
 }

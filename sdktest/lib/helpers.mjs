@@ -11,12 +11,13 @@ if (!fixturePath) {
 }
 
 /** @type {{base_url: string, ca_file: string, data_dir: string, latch_bin: string,
- *          projects: Record<"main"|"other"|"live", {project_id: string, secret: string, public_token: string, environment: string}>}} */
+ *          projects: Record<"main"|"other"|"live"|"limited", {project_id: string, secret: string, public_token: string, environment: string}>}} */
 export const fixture = JSON.parse(fs.readFileSync(fixturePath, "utf8"));
 export const base = fixture.base_url;
 export const main = fixture.projects.main;
 export const other = fixture.projects.other;
 export const live = fixture.projects.live;
+export const limited = fixture.projects.limited;
 
 export const { StytchError } = stytch;
 
