@@ -31,6 +31,8 @@ Usage:
   latch projects create --name NAME [--vertical consumer|b2b] [--environment test|live] [--data-dir DIR | --database-url URL] [--json]
   latch projects update --project ID [--session-migration-url URL] [--rate-limits JSON] [--data-dir DIR | --database-url URL]
   latch projects redirect-urls add --project ID --type login|signup|invite|reset_password|discovery --url URL [--default] [--data-dir DIR | --database-url URL]
+  latch webhooks create --project ID --url URL [--events TYPE,...] [--data-dir DIR | --database-url URL] [--json]
+  latch webhooks list|delete|deliveries|replay|events --project ID [--webhook ID] [--event ID] [--json]
 
 Run "latch serve -h" for every server flag.
 `
@@ -60,6 +62,8 @@ func run(args []string, stdout *os.File, stderr io.Writer) error {
 		if len(args) >= 3 && args[1] == "redirect-urls" && args[2] == "add" {
 			return redirectURLAdd(args[3:], stdout)
 		}
+	case "webhooks":
+		return webhooksCommand(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/latchhq/latch/internal/store"
@@ -25,32 +26,56 @@ func (s *Store) seqInsert(ordered string) (col, expr string) {
 const matchesFilter = `(w.all_events = TRUE OR EXISTS (SELECT 1 FROM webhook_endpoint_events f
 	WHERE f.project_id = w.project_id AND f.webhook_id = w.id AND f.event_type = $3))`
 
+// AppendEvent's statements. PostgreSQL: one round trip, the event and its
+// fan-out in a single statement. SQLite (no DML in WITH): two, the second
+// numbering its rows after MAX(seq).
+const (
+	appendEventPostgres = `WITH e AS (
+		INSERT INTO events (project_id, id, type, object_type, action, object_id, payload, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
+		INSERT INTO webhook_deliveries (project_id, webhook_id, event_id, status, attempts, next_attempt, last_error, last_status, created_at)
+		SELECT w.project_id, w.id, e.id, 'pending', 0, $8, '', 0, $8
+		FROM e, webhook_endpoints w
+		WHERE w.project_id = $1 AND w.deleted_at IS NULL AND ` + matchesFilter
+	insertEventSQLite = `INSERT INTO events (project_id, id, type, object_type, action, object_id, payload, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	fanOutSQLite = `INSERT INTO webhook_deliveries (seq, project_id, webhook_id, event_id, status, attempts, next_attempt, last_error, last_status, created_at)
+		SELECT (SELECT COALESCE(MAX(seq), 0) FROM webhook_deliveries) + ROW_NUMBER() OVER (ORDER BY w.id),
+		w.project_id, w.id, $2, 'pending', 0, $4, '', 0, $4
+		FROM webhook_endpoints w
+		WHERE w.project_id = $1 AND w.deleted_at IS NULL AND ` + matchesFilter
+)
+
 func (s *Store) AppendEvent(ctx context.Context, e *store.Event) error {
-	args := []any{e.ProjectID, e.ID, e.Type, e.ObjectType, e.Action, e.ObjectID, string(e.Payload), us(e.CreatedAt)}
 	if s.d.name == "postgres" {
-		// One round trip: the event and its fan-out in a single statement.
-		_, err := s.w.ExecContext(ctx, `WITH e AS (
-			INSERT INTO events (project_id, id, type, object_type, action, object_id, payload, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
-			INSERT INTO webhook_deliveries (project_id, webhook_id, event_id, status, attempts, next_attempt, last_error, last_status, created_at)
-			SELECT w.project_id, w.id, e.id, 'pending', 0, $8, '', 0, $8
-			FROM e, webhook_endpoints w
-			WHERE w.project_id = $1 AND w.deleted_at IS NULL AND `+matchesFilter, args...)
+		_, err := s.w.ExecContext(ctx, appendEventPostgres,
+			e.ProjectID, e.ID, e.Type, e.ObjectType, e.Action, e.ObjectID, string(e.Payload), us(e.CreatedAt))
 		return wrap(err)
 	}
 	return s.Tx(ctx, func(st store.Store) error {
 		t := st.(*Store)
-		if _, err := t.w.ExecContext(ctx, `INSERT INTO events (project_id, id, type, object_type, action, object_id, payload, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, args...); err != nil {
+		if _, err := t.w.ExecContext(ctx, insertEventSQLite,
+			e.ProjectID, e.ID, e.Type, e.ObjectType, e.Action, e.ObjectID, string(e.Payload), us(e.CreatedAt)); err != nil {
 			return wrap(err)
 		}
-		col, expr := t.seqInsert("w.id")
-		_, err := t.w.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+col+`project_id, webhook_id, event_id, status, attempts, next_attempt, last_error, last_status, created_at)
-			SELECT `+expr+`w.project_id, w.id, $2, 'pending', 0, $4, '', 0, $4
-			FROM webhook_endpoints w
-			WHERE w.project_id = $1 AND w.deleted_at IS NULL AND `+matchesFilter, e.ProjectID, e.ID, e.Type, us(e.CreatedAt))
+		_, err := t.w.ExecContext(ctx, fanOutSQLite, e.ProjectID, e.ID, e.Type, us(e.CreatedAt))
 		return wrap(err)
 	})
+}
+
+// prepareAppend puts AppendEvent's SQLite statements in the writer's
+// statement cache. A transaction reuses only statements cached already
+// (it cannot prepare on the pool while it holds SQLite's one writer), and
+// services call AppendEvent inside theirs, so without this every event
+// would parse its SQL again: that was 40% of its cost. It must run outside
+// a transaction; the dispatcher's idle poll does it.
+func (s *Store) prepareAppend(ctx context.Context) {
+	if s.inTx || s.d.name != "sqlite" {
+		return
+	}
+	for _, q := range []string{insertEventSQLite, fanOutSQLite} {
+		s.wc.get(ctx, q) // on failure the statement is just not cached
+	}
 }
 
 const eventCols = `project_id, id, type, object_type, action, object_id, payload, created_at`
@@ -196,26 +221,45 @@ func deliveryDest(d *store.WebhookDelivery, t *deliveryTimes) []any {
 		&t.lease, &d.LastError, &d.LastStatus, &t.created, &t.deliveredAt}
 }
 
+// headSeq is the seq of endpoint w's head: its lowest delivery that is
+// pending or sending (webhook_deliveries_queue answers it).
+const headSeq = `SELECT MIN(p.seq) FROM webhook_deliveries p
+	WHERE p.project_id = w.project_id AND p.webhook_id = w.id AND p.status IN ('pending', 'sending')`
+
+// due is true for a delivery d that may be attempted at $1.
+const due = `((d.status = 'pending' AND d.next_attempt <= $1) OR (d.status = 'sending' AND d.lease_until < $1))`
+
 func (s *Store) LeaseDeliveries(ctx context.Context, now time.Time, lease time.Duration, n int) ([]store.LeasedDelivery, error) {
 	lock := ""
 	if s.d.name == "postgres" {
 		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
+	s.prepareAppend(ctx)
+	// An idle poll stays read-only: on SQLite, taking the one write lock
+	// every poll would queue behind (and starve) the requests' writes.
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM webhook_endpoints w CROSS JOIN webhook_deliveries d
+		WHERE w.deleted_at IS NULL AND d.seq = (`+headSeq+`) AND `+due+` LIMIT 1`, us(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
 	var out []store.LeasedDelivery
-	err := s.Tx(ctx, func(st store.Store) error {
+	err = s.Tx(ctx, func(st store.Store) error {
 		t := st.(*Store)
-		// Head of line: a delivery is a candidate only if no earlier one
-		// of its endpoint is still pending or sending. A locked head is
-		// skipped, and its successors stay blocked by it.
+		// Head of line: per live endpoint, only its lowest-seq delivery
+		// that is pending or sending is a candidate, and only if due. The
+		// endpoint drives the loop (CROSS JOIN keeps SQLite from starting
+		// at the deliveries), so a long backlog costs nothing here. On
+		// PostgreSQL a head being leased elsewhere is skipped, and it
+		// keeps blocking its successors.
 		rows, err := t.w.QueryContext(ctx, `SELECT `+deliveryCols+`, w.url, w.secret_sealed, e.payload
-			FROM webhook_deliveries d
-			JOIN webhook_endpoints w ON w.project_id = d.project_id AND w.id = d.webhook_id
+			FROM webhook_endpoints w
+			CROSS JOIN webhook_deliveries d
 			JOIN events e ON e.project_id = d.project_id AND e.id = d.event_id
-			WHERE ((d.status = 'pending' AND d.next_attempt <= $1) OR (d.status = 'sending' AND d.lease_until < $1))
-			AND w.deleted_at IS NULL
-			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-				WHERE p.project_id = d.project_id AND p.webhook_id = d.webhook_id
-				AND p.status IN ('pending', 'sending') AND p.seq < d.seq)
+			WHERE w.deleted_at IS NULL AND d.seq = (`+headSeq+`) AND `+due+`
 			ORDER BY d.next_attempt, d.seq LIMIT $2`+lock, us(now), n)
 		if err != nil {
 			return wrap(err)

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SigningKeys", keyTests},
 		{"Tx", txTests},
 		{"Factors", factorTests},
+		{"Webhooks", webhookTests},
 		{"Ping", []subtest{{"Answers", testPing}}},
 	}
 	runGroups(t, open, groups)
@@ -58,7 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 // RunConcurrency runs the races a store must settle: single-use tokens,
 // unique emails and outbox leases under concurrent callers.
 func RunConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
-	runGroups(t, open, []group{{"Concurrency", concurrencyTests}, {"FactorConcurrency", factorConcurrencyTests}})
+	runGroups(t, open, []group{{"Concurrency", concurrencyTests}, {"FactorConcurrency", factorConcurrencyTests},
+		{"WebhookConcurrency", webhookConcurrencyTests}})
 }
 
 func runGroups(t *testing.T, open func(t *testing.T) store.Store, groups []group) {

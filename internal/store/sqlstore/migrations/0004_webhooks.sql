@@ -54,10 +54,9 @@ CREATE TABLE webhook_deliveries (
     FOREIGN KEY (project_id, webhook_id) REFERENCES webhook_endpoints(project_id, id) ON DELETE CASCADE,
     FOREIGN KEY (project_id, event_id) REFERENCES events(project_id, id) ON DELETE CASCADE
 );
--- The lease query: due rows, and "has an earlier undelivered row" per endpoint.
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt);
+-- The lease query finds each endpoint's head here, so its cost follows the
+-- number of endpoints, not the backlog of a receiver that is down.
 CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (project_id, webhook_id, seq) WHERE status IN ('pending', 'sending');
 -- Listing and replay.
 CREATE INDEX webhook_deliveries_project ON webhook_deliveries (project_id, seq);
-CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (project_id, webhook_id, seq);
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (project_id, event_id);
