@@ -16,6 +16,7 @@ import (
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/pkce"
 	"github.com/latchhq/latch/internal/sandbox"
@@ -197,6 +198,10 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 				return conflict(err)
 			}
 			user = owner
+			user.Emails = append(user.Emails, *email)
+			if err := users.Event(ctx, tx, p, user, now, events.UserUpdate); err != nil {
+				return err
+			}
 		case !create:
 			return apierr.EmailNotFound
 		default:
@@ -219,6 +224,9 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 			user.Emails = []store.Email{*email}
 			if err := tx.CreateUser(ctx, user); err != nil {
 				return conflict(err)
+			}
+			if err := users.Event(ctx, tx, p, user, now, events.UserCreate); err != nil {
+				return err
 			}
 			out.UserCreated = true
 		}
@@ -250,7 +258,8 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 			return err
 		}
 		out.UserID, out.EmailID = user.ID, email.ID
-		return nil
+		return events.Append(ctx, tx, p, now, events.MagicLinkSend, email.ID,
+			map[string]any{"user_id": user.ID, "email_id": email.ID, "email": addr, "kind": pl.urlType})
 	})
 	if err != nil {
 		return nil, err
@@ -420,6 +429,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 			return err
 		}
 		factor := wire.Factor{Type: "magic_link", DeliveryMethod: "email"}
+		changed := false
 		if m.Kind == "embedded" {
 			factor.DeliveryMethod = "embedded"
 			factor.EmbeddedFactor = &wire.EmbeddedFactor{EmbeddedID: m.UserID}
@@ -433,7 +443,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 					if err := tx.VerifyEmail(ctx, p.ID, e.ID); err != nil {
 						return err
 					}
-					e.Verified = true
+					e.Verified, changed = true, true
 				}
 				factor.EmailFactor = &wire.EmailFactor{EmailID: e.ID, EmailAddress: e.Address}
 			}
@@ -442,8 +452,13 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 			}
 		}
 		if user.Status != "active" {
-			user.Status, user.UpdatedAt = "active", now
+			user.Status, user.UpdatedAt, changed = "active", now, true
 			if err := tx.UpdateUser(ctx, user); err != nil {
+				return err
+			}
+		}
+		if changed {
+			if err := users.Event(ctx, tx, p, user, now, events.UserUpdate); err != nil {
 				return err
 			}
 		}

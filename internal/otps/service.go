@@ -18,6 +18,7 @@ import (
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/sandbox"
 	"github.com/latchhq/latch/internal/secrets"
@@ -156,6 +157,10 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 		if err != nil {
 			return err
 		}
+		if err := events.Append(ctx, tx, p, now, events.OTPSend, methodID,
+			map[string]any{"user_id": userID, "method_id": methodID, "channel": in.Channel}); err != nil {
+			return err
+		}
 		if err := tx.PutOTP(ctx, &store.OTP{
 			ProjectID: p.ID, MethodID: methodID, UserID: userID, Channel: in.Channel,
 			CodeHash: s.hash(p.ID, methodID, code), CreatedAt: now, ExpiresAt: now.Add(expires),
@@ -214,7 +219,14 @@ func (s *Service) method(ctx context.Context, tx store.Store, p tenant.Project, 
 		return existingID, existingUser, false, nil
 	case owner != nil:
 		id, err := addFactor(ctx, tx, p, channel, owner.ID, address, now)
-		return id, owner.ID, false, err
+		if err != nil {
+			return "", "", false, err
+		}
+		u, err := tx.GetUser(ctx, p.ID, owner.ID)
+		if err != nil {
+			return "", "", false, err
+		}
+		return id, owner.ID, false, users.Event(ctx, tx, p, u, now, events.UserUpdate)
 	case !create:
 		if channel == Email {
 			return "", "", false, apierr.EmailNotFound
@@ -235,7 +247,7 @@ func (s *Service) method(ctx context.Context, tx store.Store, p tenant.Project, 
 	if err := tx.CreateUser(ctx, u); err != nil {
 		return "", "", false, conflict(channel, err)
 	}
-	return methodID, u.ID, true, nil
+	return methodID, u.ID, true, users.Event(ctx, tx, p, u, now, events.UserCreate)
 }
 
 func addFactor(ctx context.Context, tx store.Store, p tenant.Project, channel, userID, address string, now time.Time) (string, error) {
@@ -345,14 +357,14 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 			return err
 		}
 		factor := wire.Factor{Type: "otp", DeliveryMethod: o.Channel}
-		found := false
+		found, changed := false, false
 		for i := range user.Emails {
 			if e := &user.Emails[i]; e.ID == in.MethodID {
 				if !e.Verified {
 					if err := tx.VerifyEmail(ctx, p.ID, e.ID); err != nil {
 						return err
 					}
-					e.Verified = true
+					e.Verified, changed = true, true
 				}
 				factor.EmailFactor, found = &wire.EmailFactor{EmailID: e.ID, EmailAddress: e.Address}, true
 			}
@@ -363,7 +375,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 					if err := tx.VerifyPhone(ctx, p.ID, ph.ID); err != nil {
 						return err
 					}
-					ph.Verified = true
+					ph.Verified, changed = true, true
 				}
 				factor.PhoneNumberFactor, found = &wire.PhoneFactor{PhoneID: ph.ID, PhoneNumber: ph.Number}, true
 			}
@@ -372,8 +384,13 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 			return apierr.UnableToAuthOTPCode.With("The phone number or email this code was sent to has been removed from the user.")
 		}
 		if user.Status != "active" {
-			user.Status, user.UpdatedAt = "active", now
+			user.Status, user.UpdatedAt, changed = "active", now, true
 			if err := tx.UpdateUser(ctx, user); err != nil {
+				return err
+			}
+		}
+		if changed {
+			if err := users.Event(ctx, tx, p, user, now, events.UserUpdate); err != nil {
 				return err
 			}
 		}

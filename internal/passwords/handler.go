@@ -130,7 +130,7 @@ func (h *Handler) strengthCheck(w http.ResponseWriter, r *http.Request) error {
 		}
 		email = e
 	}
-	st, err := h.Service.Check(r.Context(), req.Password, email)
+	st, err := h.Service.StrengthCheck(r.Context(), httpx.ProjectOf(r), req.Password, email)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/hashes"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/store"
@@ -102,7 +103,18 @@ func (s *Service) Migrate(ctx context.Context, p tenant.Project, in MigrateInput
 		}
 		pw.Hash, pw.RequiresReset, pw.UpdatedAt = stored, false, now
 		out.UserID = u.ID
-		return tx.PutPassword(ctx, pw)
+		if err := tx.PutPassword(ctx, pw); err != nil {
+			return err
+		}
+		typ := events.UserUpdate
+		if out.UserCreated {
+			typ = events.UserCreate
+		}
+		u.Password = &store.UserPassword{ID: pw.ID}
+		if err := users.Event(ctx, tx, p, u, now, typ); err != nil {
+			return err
+		}
+		return passwordEvent(ctx, tx, p, pw, now)
 	})
 	if err != nil {
 		return nil, err

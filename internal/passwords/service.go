@@ -17,6 +17,7 @@ import (
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/hashes"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/pkce"
@@ -107,6 +108,26 @@ func (s *Service) Check(ctx context.Context, password, email string) (*Strength,
 	return out, nil
 }
 
+// StrengthCheck is passwords.strengthCheck: Check, recording a
+// strength_check_fail event (with the feedback, never the password) when
+// the password would be refused.
+func (s *Service) StrengthCheck(ctx context.Context, p tenant.Project, password, email string) (*Strength, error) {
+	st, err := s.Check(ctx, password, email)
+	if err != nil || st.Valid {
+		return st, err
+	}
+	ev := map[string]any{"score": st.Score, "breached_password": st.Breached, "warning": st.Feedback.Warning, "suggestions": st.Feedback.Suggestions}
+	if email != "" {
+		if e, err := s.Store.GetEmailByAddress(ctx, p.ID, email); err == nil {
+			ev["user_id"] = e.UserID
+		}
+	}
+	if err := events.Append(ctx, s.Store, p, s.Clock.Now(), events.PasswordStrengthCheckFail, "", ev); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
 // requireStrong refuses weak and breached passwords on every write.
 func (s *Service) requireStrong(ctx context.Context, password, email string) error {
 	st, err := s.Check(ctx, password, email)
@@ -182,7 +203,15 @@ func (s *Service) Create(ctx context.Context, p tenant.Project, in CreateInput) 
 		} else if err != nil {
 			return err
 		}
-		if err := tx.PutPassword(ctx, &store.Password{ProjectID: p.ID, ID: ids.New(passwordIDKind, p.Environment), UserID: u.ID, Hash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+		pw := &store.Password{ProjectID: p.ID, ID: ids.New(passwordIDKind, p.Environment), UserID: u.ID, Hash: hash, CreatedAt: now, UpdatedAt: now}
+		if err := tx.PutPassword(ctx, pw); err != nil {
+			return err
+		}
+		u.Password = &store.UserPassword{ID: pw.ID}
+		if err := users.Event(ctx, tx, p, u, now, events.UserCreate); err != nil {
+			return err
+		}
+		if err := passwordEvent(ctx, tx, p, pw, now); err != nil {
 			return err
 		}
 		res, err := s.Sessions.Start(ctx, tx, p, u, passwordFactor(), nil, in.Session)
@@ -313,7 +342,7 @@ func (s *Service) startSession(ctx context.Context, p tenant.Project, u *store.U
 	out := &Result{UserID: u.ID}
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
 		if revokeOthers {
-			if err := tx.DeleteUserSessions(ctx, p.ID, u.ID); err != nil {
+			if err := s.Sessions.RevokeUserSessions(ctx, tx, p, u.ID, ""); err != nil {
 				return err
 			}
 			existing = nil
@@ -355,10 +384,22 @@ func (s *Service) setPassword(ctx context.Context, p tenant.Project, u *store.Us
 		return err
 	}
 	pw.Hash, pw.RequiresReset, pw.UpdatedAt = h, false, now
-	if err := s.Store.PutPassword(ctx, pw); err != nil {
-		return err
-	}
-	return s.Store.ResetAuthFailures(ctx, p.ID, u.ID)
+	return s.Store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.PutPassword(ctx, pw); err != nil {
+			return err
+		}
+		if err := passwordEvent(ctx, tx, p, pw, now); err != nil {
+			return err
+		}
+		return tx.ResetAuthFailures(ctx, p.ID, u.ID)
+	})
+}
+
+// passwordEvent records that a user's password was set, reset or migrated;
+// the body names the password, never its hash.
+func passwordEvent(ctx context.Context, tx store.Store, p tenant.Project, pw *store.Password, now time.Time) error {
+	return events.Append(ctx, tx, p, now, events.PasswordUpdate, pw.ID,
+		map[string]any{"password_id": pw.ID, "user_id": pw.UserID, "requires_reset": pw.RequiresReset})
 }
 
 // ExistingReset is passwords.existingPassword.reset.
@@ -418,16 +459,10 @@ func (s *Service) SessionReset(ctx context.Context, p tenant.Project, password s
 		return nil, err
 	}
 	// Other sessions end; this one is kept.
-	list, err := s.Store.ListSessions(ctx, p.ID, u.ID)
-	if err != nil {
+	if err := s.Store.Tx(ctx, func(tx store.Store) error {
+		return s.Sessions.RevokeUserSessions(ctx, tx, p, u.ID, ss.ID)
+	}); err != nil {
 		return nil, err
-	}
-	for _, other := range list {
-		if other.ID != ss.ID {
-			if err := s.Store.DeleteSession(ctx, p.ID, other.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return nil, err
-			}
-		}
 	}
 	return s.startSession(ctx, p, u, o, false)
 }

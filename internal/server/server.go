@@ -40,6 +40,7 @@ import (
 	"github.com/latchhq/latch/internal/tlsca"
 	"github.com/latchhq/latch/internal/totps"
 	"github.com/latchhq/latch/internal/users"
+	"github.com/latchhq/latch/internal/webhooks"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -55,9 +56,11 @@ type App struct {
 	// Routes lists every authenticated route pattern ("POST /v1/users", ...).
 	Routes []string
 	Outbox *delivery.Outbox
-	worker *delivery.Worker
-	log    *slog.Logger
-	clock  clock.Clock
+	// Webhooks delivers the event log to registered endpoints.
+	Webhooks *webhooks.Dispatcher
+	worker   *delivery.Worker
+	log      *slog.Logger
+	clock    clock.Clock
 }
 
 // Options are what New needs beyond the store.
@@ -70,6 +73,8 @@ type Options struct {
 	EmailLive  string                       // provider name for live projects' email, "" for none
 	TextLive   string                       // provider name for live projects' SMS and WhatsApp, "" for none
 	PollOutbox time.Duration
+	// WebhookClient sends webhook deliveries; nil means the dispatcher's own.
+	WebhookClient *http.Client
 	// RateLimiter enforces RateLimited; nil turns rate limits off.
 	RateLimiter ratelimit.Limiter
 	// OutboundClient makes Latch's own calls to external endpoints (session
@@ -193,6 +198,11 @@ func New(st store.Store, o Options) (*App, error) {
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
+	dispatcher := webhooks.NewDispatcher(st, sealer, o.Clock, log)
+	if o.PollOutbox > 0 {
+		dispatcher.Poll = o.PollOutbox
+	}
+	dispatcher.Client = o.WebhookClient
 	providers := map[string]delivery.Provider{"dev": delivery.Dev{}}
 	for k, v := range o.Providers {
 		providers[k] = v
@@ -206,16 +216,18 @@ func New(st store.Store, o Options) (*App, error) {
 		Outbox:   outbox,
 		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
 			Poll: o.PollOutbox, Lease: time.Minute, MaxAttempts: 10},
-		log:   log,
-		clock: o.Clock,
+		Webhooks: dispatcher,
+		log:      log,
+		clock:    o.Clock,
 	}, nil
 }
 
 // RunWorkers runs the background workers until ctx ends, then waits for them.
 func (a *App) RunWorkers(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.worker.Run(ctx) }()
+	go func() { defer wg.Done(); a.Webhooks.Run(ctx) }()
 	go func() { defer wg.Done(); a.sweep(ctx) }()
 	wg.Wait()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/contact"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/store"
 	"github.com/latchhq/latch/internal/tenant"
 	"github.com/latchhq/latch/internal/wire"
@@ -84,6 +85,9 @@ func (m *Migrator) Migrate(ctx context.Context, p tenant.Project, in MigrateInpu
 		if user.Status != "active" {
 			user.Status, user.UpdatedAt = "active", now
 			if err := tx.UpdateUser(ctx, user); err != nil {
+				return err
+			}
+			if err := events.Append(ctx, tx, p, now, events.UserUpdate, user.ID, wire.UserFrom(user, now)); err != nil {
 				return err
 			}
 		}

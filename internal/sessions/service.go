@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/keys"
 	"github.com/latchhq/latch/internal/sandbox"
@@ -227,7 +228,11 @@ func (s *Service) Start(ctx context.Context, st store.Store, p tenant.Project, u
 	if err := st.CreateSession(ctx, ss); err != nil {
 		return nil, err
 	}
-	return pending(user, ss, token), nil
+	r := pending(user, ss, token)
+	if err := events.Append(ctx, st, p, now, events.SessionCreate, ss.ID, r.Session); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func pending(user *store.User, ss *store.Session, token string) *Result {
@@ -542,16 +547,48 @@ func (s *Service) Revoke(ctx context.Context, p tenant.Project, r RevokeRequest)
 		}
 	}
 	var userID string
-	if ss, err := s.store.GetSession(ctx, p.ID, id); err == nil {
+	err := s.store.Tx(ctx, func(tx store.Store) error {
+		ss, err := tx.GetSession(ctx, p.ID, id)
+		if err != nil {
+			return err
+		}
 		userID = ss.UserID
-	}
-	err := s.store.DeleteSession(ctx, p.ID, id)
+		return s.revoke(ctx, tx, p, ss)
+	})
 	s.jwts.forget(id)
 	s.lookups.forgetUser(p.ID, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return apierr.SessionNotFound
 	}
 	return err
+}
+
+// RevokeUserSessions revokes every session of a user inside tx, except
+// keep (a session id, or ""), recording an event for each.
+func (s *Service) RevokeUserSessions(ctx context.Context, tx store.Store, p tenant.Project, userID, keep string) error {
+	list, err := tx.ListSessions(ctx, p.ID, userID)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if list[i].ID == keep {
+			continue
+		}
+		if err := s.revoke(ctx, tx, p, &list[i]); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		s.jwts.forget(list[i].ID)
+	}
+	s.lookups.forgetUser(p.ID, userID)
+	return nil
+}
+
+func (s *Service) revoke(ctx context.Context, tx store.Store, p tenant.Project, ss *store.Session) error {
+	if err := tx.DeleteSession(ctx, p.ID, ss.ID); err != nil {
+		return err
+	}
+	ws := wire.SessionFrom(ss, []string{DefaultRole})
+	return events.Append(ctx, tx, p, s.clock.Now(), events.SessionRevoke, ss.ID, ws)
 }
 
 // JWKS returns the project's public keys.

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/sandbox"
 	"github.com/latchhq/latch/internal/secrets"
@@ -137,7 +138,12 @@ func (s *Service) Create(ctx context.Context, p tenant.Project, userID string, e
 				return err
 			}
 		}
-		return tx.CreateTOTP(ctx, t, rows)
+		if err := tx.CreateTOTP(ctx, t, rows); err != nil {
+			return err
+		}
+		u := *user
+		u.TOTPs = []store.UserTOTP{{ID: t.ID, ExpiresAt: t.ExpiresAt}}
+		return users.Event(ctx, tx, p, &u, now, events.UserUpdate)
 	})
 	if err != nil {
 		return nil, err
@@ -373,6 +379,11 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 		}
 		factor := wire.Factor{Type: "totp", DeliveryMethod: "authenticator_app",
 			AuthenticatorApp: &wire.AuthenticatorAppFactor{TOTPID: match.ID}}
+		if !match.Verified { // the first code verifies the registration
+			if err := users.Event(ctx, tx, p, u, now, events.UserUpdate); err != nil {
+				return err
+			}
+		}
 		return s.finish(ctx, tx, p, u, factor, existing, in.Session, now, out)
 	})
 	if err != nil {

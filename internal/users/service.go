@@ -9,10 +9,12 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/contact"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/store"
 	"github.com/latchhq/latch/internal/tenant"
@@ -190,8 +192,14 @@ func (s *Service) Create(ctx context.Context, p tenant.Project, in CreateInput) 
 		u.Phones = []store.Phone{ph}
 		res.PhoneID = ph.ID
 	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		return nil, conflict(err)
+	err = s.store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return conflict(err)
+		}
+		return Event(ctx, tx, p, u, now, events.UserCreate)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if u.Emails == nil {
 		u.Emails = []store.Email{}
@@ -313,7 +321,7 @@ func (s *Service) Update(ctx context.Context, p tenant.Project, id string, in Up
 			return conflict(err)
 		}
 		out = u
-		return nil
+		return Event(ctx, tx, p, u, u.UpdatedAt, events.UserUpdate)
 	})
 	if err == nil {
 		s.changed(p.ID, out.ID)
@@ -323,17 +331,25 @@ func (s *Service) Update(ctx context.Context, p tenant.Project, id string, in Up
 
 // Delete removes a user with its emails, phones, sessions and tokens.
 func (s *Service) Delete(ctx context.Context, p tenant.Project, id string) (string, error) {
-	u, err := Lookup(ctx, s.store, p, id)
+	var userID string
+	err := s.store.Tx(ctx, func(tx store.Store) error {
+		u, err := Lookup(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteUser(ctx, p.ID, u.ID); errors.Is(err, store.ErrNotFound) {
+			return apierr.UserNotFound
+		} else if err != nil {
+			return err
+		}
+		userID = u.ID
+		return events.Append(ctx, tx, p, s.clock.Now(), events.UserDelete, u.ID, nil)
+	})
 	if err != nil {
 		return "", err
 	}
-	if err := s.store.DeleteUser(ctx, p.ID, u.ID); errors.Is(err, store.ErrNotFound) {
-		return "", apierr.UserNotFound
-	} else if err != nil {
-		return "", err
-	}
-	s.changed(p.ID, u.ID)
-	return u.ID, nil
+	s.changed(p.ID, userID)
+	return userID, nil
 }
 
 // DeleteEmail removes one email from its user.
@@ -400,14 +416,22 @@ func (s *Service) deleteFactor(ctx context.Context, p tenant.Project, valid bool
 		if err != nil {
 			return err
 		}
-		out, err = tx.GetUser(ctx, p.ID, userID)
-		return err
+		if out, err = tx.GetUser(ctx, p.ID, userID); err != nil {
+			return err
+		}
+		return Event(ctx, tx, p, out, s.clock.Now(), events.UserUpdate)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.changed(p.ID, out.ID)
 	return out, nil
+}
+
+// Event records a user event (events.UserCreate or UserUpdate) with the
+// user as it is now, inside the change's transaction tx.
+func Event(ctx context.Context, tx store.Store, p tenant.Project, u *store.User, now time.Time, typ string) error {
+	return events.Append(ctx, tx, p, now, typ, u.ID, wire.UserFrom(u, now))
 }
 
 // View renders a user for a response.
