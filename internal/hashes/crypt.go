@@ -22,7 +22,9 @@ func allItoa64(s string) bool {
 }
 
 // parseBcrypt accepts $2a$, $2b$ and $2y$ modular-crypt bcrypt hashes:
-// $2b$<cost 04..31>$<22 chars salt><31 chars hash>, 60 characters in all.
+const maxBcryptCost = 16
+
+// $2b$<cost 04..16>$<22 chars salt><31 chars hash>, 60 characters in all.
 func parseBcrypt(s string) (*stored, error) {
 	bad := errf(TypeInvalidBcryptHash, "bcrypt hash must be a 60-character $2a$, $2b$ or $2y$ modular crypt string")
 	if len(s) != 60 || s[0] != '$' || s[1] != '2' || s[3] != '$' || s[6] != '$' {
@@ -34,8 +36,10 @@ func parseBcrypt(s string) (*stored, error) {
 	if s[4] < '0' || s[4] > '9' || s[5] < '0' || s[5] > '9' {
 		return nil, bad
 	}
-	if cost := int(s[4]-'0')*10 + int(s[5]-'0'); cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		return nil, errf(TypeInvalidBcryptHash, "bcrypt cost must be between 04 and 31")
+	// Above 16 one verification costs seconds to days of CPU: a hash like
+	// that is an attack on the server, not a password to keep.
+	if cost := int(s[4]-'0')*10 + int(s[5]-'0'); cost < bcrypt.MinCost || cost > maxBcryptCost {
+		return nil, errf(TypeInvalidBcryptHash, "bcrypt cost must be between 04 and 16")
 	}
 	if !allItoa64(s[7:]) {
 		return nil, bad

@@ -124,9 +124,9 @@ func ReadBody(r *http.Request) ([]byte, error) {
 }
 
 // Decode reads a JSON object body into dst, whatever the Content-Type says
-// (the SDKs always send JSON). An empty body counts as {}.
-// Unknown fields are accepted (SDKs send fields Latch may not use); type
-// errors name the field.
+// (the SDKs always send JSON). An empty body counts as {}; null, any other
+// non-object and invalid UTF-8 are bad_request. Unknown fields are accepted
+// (SDKs send fields Latch may not use); type errors name the field.
 func Decode(r *http.Request, dst any) error {
 	body, err := ReadBody(r)
 	if err != nil {

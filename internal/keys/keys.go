@@ -8,9 +8,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -259,6 +261,9 @@ func (m *Manager) Verify(ctx context.Context, projectID, token string) (map[stri
 	if ok && now.Before(v.until) {
 		return decodeClaims(v.payload)
 	}
+	if !canonical(token) {
+		return nil, fmt.Errorf("%w: not canonical base64url", ErrMalformed)
+	}
 	obj, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -309,4 +314,20 @@ func decodeClaims(payload []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
 	}
 	return claims, nil
+}
+
+// canonical reports whether each of a compact JWS's three segments is
+// strict unpadded base64url: go-jose accepts stray bits in the last
+// character, which would let one signature stand for many token strings.
+func canonical(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if _, err := base64.RawURLEncoding.Strict().DecodeString(p); err != nil {
+			return false
+		}
+	}
+	return true
 }

@@ -66,6 +66,12 @@ func (s *Service) Migrate(ctx context.Context, p tenant.Project, in MigrateInput
 			if u.UntrustedMetadata, err = users.CheckMetadata("untrusted_metadata", in.UntrustedMetadata); err != nil {
 				return err
 			}
+			if err := users.CheckExternalID(in.ExternalID); err != nil {
+				return err
+			}
+			if err := users.CheckRoles(in.Roles); err != nil {
+				return err
+			}
 			u.ExternalID = in.ExternalID
 			ne := store.Email{ID: ids.New(ids.Email, p.Environment), UserID: u.ID, Address: addr, CreatedAt: now}
 			u.Emails = []store.Email{ne}

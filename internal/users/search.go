@@ -246,6 +246,9 @@ func (s *Service) Search(ctx context.Context, p tenant.Project, in SearchInput) 
 		default:
 			return nil, apierr.UserSearchInvalidOperator
 		}
+		if len(in.Query.Operands) > maxOperands {
+			return nil, apierr.InvalidArgument.Withf("A query may have at most %d operands.", maxOperands)
+		}
 		for _, op := range in.Query.Operands {
 			f, err := compile(op)
 			if err != nil {
@@ -268,3 +271,7 @@ func (s *Service) Search(ctx context.Context, p tenant.Project, in SearchInput) 
 	}
 	return res, nil
 }
+
+// maxOperands bounds a query's size: every operand is a SQL condition, and
+// SQLite refuses expressions deeper than 1000.
+const maxOperands = 100

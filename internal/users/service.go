@@ -110,6 +110,17 @@ func CheckMetadata(field string, m json.RawMessage) (json.RawMessage, error) {
 	return b, nil
 }
 
+// CheckExternalID validates an external_id ("" is none).
+func CheckExternalID(id string) error {
+	if id != "" && !externalIDPattern.MatchString(id) {
+		return apierr.InvalidExternalID
+	}
+	return nil
+}
+
+// CheckRoles validates a user's roles.
+func CheckRoles(roles []string) error { return checkRoles(roles) }
+
 func checkRoles(roles []string) error {
 	if len(roles) > maxRoles {
 		return apierr.InvalidRoles.With("A user may hold at most 100 roles.")
