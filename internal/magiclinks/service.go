@@ -451,16 +451,8 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 				return apierr.UnableToAuthMagicLink.With("The email this link was sent to has been removed from the user.")
 			}
 		}
-		if user.Status != "active" {
-			user.Status, user.UpdatedAt, changed = "active", now, true
-			if err := tx.UpdateUser(ctx, user); err != nil {
-				return err
-			}
-		}
-		if changed {
-			if err := users.Event(ctx, tx, p, user, now, events.UserUpdate); err != nil {
-				return err
-			}
+		if err := users.Authenticated(ctx, tx, p, user, now, changed); err != nil {
+			return err
 		}
 		in.Session.Attributes = in.Attributes
 		res, err := s.Sessions.Start(ctx, tx, p, user, factor, existing, in.Session)

@@ -158,7 +158,7 @@ func New(st store.Store, o Options) (*App, error) {
 	}
 	(&users.Handler{Service: userSvc, Log: log}).Mount(authed)
 	(&sessions.Handler{Service: sessionSvc, Log: log}).Mount(authed, mux)
-	migrator := &sessions.Migrator{Sessions: sessionSvc, Store: st, Client: o.OutboundClient,
+	migrator := &sessions.Migrator{Sessions: sessionSvc, Store: st, Client: o.OutboundClient, Authenticated: users.Authenticated,
 		UserInfoURL: func(ctx context.Context, projectID string) (string, error) {
 			set, err := projectSvc.Settings(ctx, projectID)
 			return set.SessionMigrationURL, err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/contact"
-	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/store"
 	"github.com/latchhq/latch/internal/tenant"
 	"github.com/latchhq/latch/internal/wire"
@@ -26,7 +25,10 @@ type Migrator struct {
 	Store    store.Store
 	// UserInfoURL returns the project's configured endpoint, "" for none.
 	UserInfoURL func(ctx context.Context, projectID string) (string, error)
-	Client      *http.Client
+	// Authenticated records the user's authentication (users.Authenticated;
+	// sessions cannot import users).
+	Authenticated func(ctx context.Context, tx store.Store, p tenant.Project, u *store.User, now time.Time, changed bool) error
+	Client        *http.Client
 }
 
 // maxUserInfoBytes bounds what a remote endpoint can make Latch read.
@@ -82,14 +84,8 @@ func (m *Migrator) Migrate(ctx context.Context, p tenant.Project, in MigrateInpu
 		}
 		factor := wire.Factor{Type: "imported", DeliveryMethod: "imported_auth0",
 			EmailFactor: &wire.EmailFactor{EmailID: e.ID, EmailAddress: e.Address}}
-		if user.Status != "active" {
-			user.Status, user.UpdatedAt = "active", now
-			if err := tx.UpdateUser(ctx, user); err != nil {
-				return err
-			}
-			if err := events.Append(ctx, tx, p, now, events.UserUpdate, user.ID, wire.UserFrom(user, now)); err != nil {
-				return err
-			}
+		if err := m.Authenticated(ctx, tx, p, user, now, false); err != nil {
+			return err
 		}
 		res, err := m.Sessions.Start(ctx, tx, p, user, factor, nil, in.Session)
 		if err != nil {

@@ -445,5 +445,21 @@ func Event(ctx context.Context, tx store.Store, p tenant.Project, u *store.User,
 	return events.Append(ctx, tx, p, now, typ, u.ID, wire.UserFrom(u, now))
 }
 
+// Authenticated records a successful authentication of u inside tx: a
+// pending user becomes active, and when that or a just-verified factor
+// (changed) altered the user, a user update event is appended.
+func Authenticated(ctx context.Context, tx store.Store, p tenant.Project, u *store.User, now time.Time, changed bool) error {
+	if u.Status != "active" {
+		u.Status, u.UpdatedAt, changed = "active", now, true
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return Event(ctx, tx, p, u, now, events.UserUpdate)
+}
+
 // View renders a user for a response.
 func (s *Service) View(u *store.User) wire.User { return wire.UserFrom(u, s.clock.Now()) }
