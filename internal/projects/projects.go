@@ -263,28 +263,40 @@ func (s *Service) UpdateSettings(ctx context.Context, projectID string, change f
 	})
 }
 
-// CheckOutboundURL accepts the URL Latch itself will call with a caller's
-// credentials (session migration, webhooks): https, or plain http to a
-// loopback host in a test environment only.
+// CheckOutboundURL accepts a URL Latch itself will call (webhooks, session
+// migration's UserInfo): absolute, no credentials or fragment, https, or
+// plain http to a loopback host in a test environment only.
 func CheckOutboundURL(raw string, env tenant.Environment) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
+	if err != nil || !u.IsAbs() || u.Opaque != "" {
+		return fmt.Errorf("URL %q is not an absolute URL", raw)
 	}
-	switch {
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && env == tenant.Test && isLoopback(u.Hostname()):
-		return nil
-	case u.Scheme == "http" && env == tenant.Test:
-		return fmt.Errorf("%q: plain http is allowed only to loopback hosts; use https", raw)
-	default:
-		return fmt.Errorf("%q: live projects require https", raw)
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("URL %q has no host", raw)
 	}
+	if u.User != nil {
+		return errors.New("URL must not carry credentials")
+	}
+	if u.Fragment != "" {
+		return fmt.Errorf("URL %q must not have a fragment", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if env != tenant.Test {
+			return fmt.Errorf("live projects need an https:// URL, not %q", raw)
+		}
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("plain http:// is allowed only for loopback hosts (localhost, 127.0.0.1, ::1); use https:// for %q", u.Hostname())
+		}
+		return nil
+	}
+	return fmt.Errorf("URL %q must use https://", raw)
 }
 
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -5,14 +5,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
+	"github.com/latchhq/latch/internal/projects"
 	"github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/store"
 	"github.com/latchhq/latch/internal/tenant"
@@ -93,40 +92,10 @@ func secretAAD(projectID, webhookID string) []byte {
 // always; plain http only for a test environment's loopback receiver
 // (localhost, 127.0.0.0/8, ::1).
 func ValidateURL(env tenant.Environment, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Opaque != "" {
-		return invalid("webhook URL %q is not an absolute URL", raw)
+	if err := projects.CheckOutboundURL(raw, env); err != nil {
+		return fmt.Errorf("%w: webhook %v", ErrInvalid, err)
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return invalid("webhook URL %q has no host", raw)
-	}
-	if u.User != nil {
-		return invalid("webhook URL must not carry credentials")
-	}
-	if u.Fragment != "" {
-		return invalid("webhook URL %q must not have a fragment", raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if env != tenant.Test {
-			return invalid("live projects need an https:// webhook URL, not %q", raw)
-		}
-		if !isLoopback(u.Hostname()) {
-			return invalid("plain http:// is allowed only for loopback receivers (localhost, 127.0.0.1, ::1); use https:// for %q", u.Hostname())
-		}
-		return nil
-	}
-	return invalid("webhook URL %q must use https://", raw)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return nil
 }
 
 // normalizeEvents checks a filter against the known event types and drops
