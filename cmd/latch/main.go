@@ -33,6 +33,7 @@ Usage:
   latch projects redirect-urls add --project ID --type login|signup|invite|reset_password|discovery --url URL [--default] [--data-dir DIR | --database-url URL]
   latch webhooks create --project ID --url URL [--events TYPE,...] [--data-dir DIR | --database-url URL] [--json]
   latch webhooks list|delete|deliveries|replay|events --project ID [--webhook ID] [--event ID] [--json]
+  latch db check [--data-dir DIR | --database-url URL] [--json]
 
 Run "latch serve -h" for every server flag.
 `
@@ -64,6 +65,10 @@ func run(args []string, stdout *os.File, stderr io.Writer) error {
 		}
 	case "webhooks":
 		return webhooksCommand(args[1:], stdout)
+	case "db":
+		if len(args) >= 2 && args[1] == "check" {
+			return dbCheck(args[2:], stdout)
+		}
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -116,6 +121,44 @@ func (s *storeFlags) open(ctx context.Context) (*sqlstore.Store, error) {
 		}
 	}
 	return sqlstore.Open(ctx, cfg.DatabaseOrSQLite())
+}
+
+// dbCheck runs the store's integrity check; it fails when anything is wrong,
+// so scripts and the crash tests can rely on its exit status.
+func dbCheck(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("db check", flag.ContinueOnError)
+	var sf storeFlags
+	sf.bind(fs)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := st.Check(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := json.NewEncoder(stdout).Encode(r); err != nil {
+			return err
+		}
+	} else {
+		for _, c := range r.Checks {
+			fmt.Fprintf(stdout, "checked: %s\n", c)
+		}
+		for _, p := range r.Problems {
+			fmt.Fprintf(stdout, "PROBLEM: %s\n", p)
+		}
+	}
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("%d integrity problems", len(r.Problems))
+	}
+	return nil
 }
 
 func projectsCreate(args []string, stdout io.Writer) error {

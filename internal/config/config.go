@@ -34,6 +34,10 @@ type Config struct {
 	RedisURL    string // shares rate limits across replicas; empty: in process
 	// ShutdownTimeout bounds how long in-flight requests get on SIGTERM.
 	ShutdownTimeout time.Duration
+	// DeliveryLease is how long a replica owns a message or webhook
+	// delivery it is sending; one in flight when a replica dies is sent
+	// again (same Message-ID or webhook-id) after this.
+	DeliveryLease time.Duration
 }
 
 // SMTP configures the SMTP email provider; Host empty means none.
@@ -77,6 +81,7 @@ func Default() Config {
 		SMTP:            SMTP{Port: 587, TLS: "starttls"},
 		RateLimits:      "on",
 		ShutdownTimeout: 20 * time.Second,
+		DeliveryLease:   time.Minute,
 	}
 }
 
@@ -85,6 +90,14 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	env := func(name, def string) string {
 		if v, ok := os.LookupEnv("LATCH_" + name); ok {
 			return v
+		}
+		return def
+	}
+	envDuration := func(name string, def time.Duration) time.Duration {
+		if v, ok := os.LookupEnv("LATCH_" + name); ok {
+			if d, err := time.ParseDuration(v); err == nil {
+				return d
+			}
 		}
 		return def
 	}
@@ -120,6 +133,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Twilio.BaseURL, "twilio-base-url", env("TWILIO_BASE_URL", c.Twilio.BaseURL), "API origin of a Twilio-compatible provider (LATCH_TWILIO_BASE_URL)")
 	fs.StringVar(&c.RateLimits, "rate-limits", env("RATE_LIMITS", c.RateLimits), "on, or off for load tests and local benchmarking (LATCH_RATE_LIMITS)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("REDIS_URL", c.RedisURL), "redis://... to share rate limits across replicas (LATCH_REDIS_URL)")
+	fs.DurationVar(&c.DeliveryLease, "delivery-lease", envDuration("DELIVERY_LEASE", c.DeliveryLease),
+		"how long a replica owns a message or webhook it is sending; after a crash they are retried after this (LATCH_DELIVERY_LEASE)")
 }
 
 // Validate reports every problem at once.
@@ -159,6 +174,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		errs = append(errs, errors.New("--redis-url must start with redis:// or rediss://"))
+	}
+	if c.DeliveryLease < 2*time.Second || c.DeliveryLease > time.Hour {
+		errs = append(errs, fmt.Errorf("--delivery-lease must be between 2s and 1h, not %s", c.DeliveryLease))
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		errs = append(errs, errors.New("--smtp-from is required with --smtp-host"))

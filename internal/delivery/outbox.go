@@ -165,7 +165,8 @@ func (w *Worker) Run(ctx context.Context) {
 }
 
 func (w *Worker) batch(ctx context.Context) int {
-	msgs, err := w.Store.LeaseMessages(ctx, w.Clock.Now(), w.Lease, 20)
+	leased := w.Clock.Now()
+	msgs, err := w.Store.LeaseMessages(ctx, leased, w.Lease, 20)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.Log.Warn("outbox lease failed", "err", err)
@@ -173,6 +174,14 @@ func (w *Worker) batch(ctx context.Context) int {
 		return 0
 	}
 	for i := range msgs {
+		// A send may take up to Lease/2; one started later could still be
+		// running when the lease lapses and another replica takes the
+		// message, and both would send it. The rest wait for their lease
+		// to lapse and go to whichever worker leases them next.
+		if w.Clock.Now().Sub(leased) > w.Lease/2 {
+			w.Log.Info("outbox batch outlived half its lease; leaving the rest for a later lease", "left", len(msgs)-i)
+			return i
+		}
 		w.deliver(context.WithoutCancel(ctx), &msgs[i])
 	}
 	return len(msgs)

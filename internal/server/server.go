@@ -73,6 +73,9 @@ type Options struct {
 	EmailLive  string                       // provider name for live projects' email, "" for none
 	TextLive   string                       // provider name for live projects' SMS and WhatsApp, "" for none
 	PollOutbox time.Duration
+	// DeliveryLease is how long a worker owns a message or webhook delivery
+	// it is sending; zero means a minute.
+	DeliveryLease time.Duration
 	// WebhookClient sends webhook deliveries; nil means the dispatcher's own.
 	WebhookClient *http.Client
 	// RateLimiter enforces RateLimited; nil turns rate limits off.
@@ -123,6 +126,9 @@ func New(st store.Store, o Options) (*App, error) {
 	}
 	if o.PollOutbox == 0 {
 		o.PollOutbox = time.Second
+	}
+	if o.DeliveryLease == 0 {
+		o.DeliveryLease = time.Minute
 	}
 	sealer, err := secrets.NewSealer(o.MasterKey)
 	if err != nil {
@@ -203,6 +209,8 @@ func New(st store.Store, o Options) (*App, error) {
 		dispatcher.Poll = o.PollOutbox
 	}
 	dispatcher.Client = o.WebhookClient
+	dispatcher.Lease = o.DeliveryLease
+	dispatcher.Timeout = min(webhooks.DefaultTimeout, o.DeliveryLease/2)
 	providers := map[string]delivery.Provider{"dev": delivery.Dev{}}
 	for k, v := range o.Providers {
 		providers[k] = v
@@ -215,7 +223,7 @@ func New(st store.Store, o Options) (*App, error) {
 		Routes:   routes,
 		Outbox:   outbox,
 		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
-			Poll: o.PollOutbox, Lease: time.Minute, MaxAttempts: 10},
+			Poll: o.PollOutbox, Lease: o.DeliveryLease, MaxAttempts: 10},
 		Webhooks: dispatcher,
 		log:      log,
 		clock:    o.Clock,
@@ -329,7 +337,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 	}
 	defer closeLimiter()
 	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive, TextLive: textLive,
-		RateLimiter: limiter})
+		RateLimiter: limiter, DeliveryLease: cfg.DeliveryLease})
 	if err != nil {
 		return err
 	}

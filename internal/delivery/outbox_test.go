@@ -1,0 +1,86 @@
+package delivery_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchhq/latch/internal/clock"
+	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/projects"
+	"github.com/latchhq/latch/internal/store"
+	"github.com/latchhq/latch/internal/store/sqlstore"
+	"github.com/latchhq/latch/internal/tenant"
+)
+
+// slowProvider takes a whole half lease per message, as a sick SMTP server
+// would.
+type slowProvider struct {
+	clock *clock.Fake
+	by    time.Duration
+	sent  []string
+}
+
+func (p *slowProvider) Send(_ context.Context, m *store.OutboxMessage) error {
+	p.clock.Advance(p.by)
+	p.sent = append(p.sent, m.ID)
+	return nil
+}
+func (p *slowProvider) Keeps() bool { return false }
+
+// A worker must not start a send its lease may not outlast: another
+// replica takes the message when the lease lapses, and both would send it.
+func TestWorkerStopsABatchBeforeItsLeaseCanLapse(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := clock.NewFake(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	proj, err := projects.New(st, clk).Create(ctx, "p", tenant.Consumer, tenant.Live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tenant.Project{ID: proj.ProjectID, Environment: tenant.Live, Vertical: tenant.Consumer}
+	outbox := delivery.NewOutbox(clk, "slow")
+	var queued []string
+	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+		id, err := outbox.EnqueueEmail(ctx, st, p, delivery.Email{To: to, Rendered: delivery.Rendered{Subject: "s", Text: "t", HTML: "h"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued = append(queued, id)
+	}
+	const lease = 10 * time.Second
+	slow := &slowProvider{clock: clk, by: lease/2 + time.Second}
+	w := &delivery.Worker{Store: st, Outbox: outbox, Providers: map[string]delivery.Provider{"slow": slow}, Clock: clk,
+		Log: slog.New(slog.DiscardHandler), Poll: time.Hour, Lease: lease, MaxAttempts: 3}
+
+	if n := w.Batch(ctx); n != 1 || len(slow.sent) != 1 {
+		t.Fatalf("first batch handled %d, sent %v; want one send, then stop", n, slow.sent)
+	}
+	// The other two are still leased: nobody may take them yet.
+	if n := w.Batch(ctx); n != 0 {
+		t.Fatalf("a batch inside the lease took %d messages", n)
+	}
+	clk.Advance(lease)
+	if n := w.Batch(ctx); n != 1 || len(slow.sent) != 2 {
+		t.Fatalf("after the lease lapsed: handled %d, sent %v", n, slow.sent)
+	}
+	clk.Advance(lease)
+	if n := w.Batch(ctx); n != 1 || len(slow.sent) != 3 {
+		t.Fatalf("after the next lapse: handled %d, sent %v", n, slow.sent)
+	}
+	seen := map[string]int{}
+	for _, id := range slow.sent {
+		seen[id]++
+	}
+	for _, id := range queued {
+		if seen[id] != 1 {
+			t.Errorf("message %s sent %d times", id, seen[id])
+		}
+	}
+}
