@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// tcpGate forwards a loopback port to PostgreSQL and can go down (every
+// connection reset, new ones refused) and come back on the same port:
+// what `latch serve` sees when the database is stopped and restarted.
+type tcpGate struct {
+	addr, target string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        map[net.Conn]struct{}
+}
+
+func startGate(t *testing.T, target string) *tcpGate {
+	t.Helper()
+	g := &tcpGate{target: target, conns: map[net.Conn]struct{}{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.addr = ln.Addr().String()
+	g.serve(ln)
+	t.Cleanup(g.down)
+	return g
+}
+
+func (g *tcpGate) serve(ln net.Listener) {
+	g.mu.Lock()
+	g.ln = ln
+	g.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", g.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			g.mu.Lock()
+			g.conns[c], g.conns[up] = struct{}{}, struct{}{}
+			g.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (g *tcpGate) down() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ln != nil {
+		g.ln.Close()
+		g.ln = nil
+	}
+	for c := range g.conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // reset, as a stopped server's kernel would
+		}
+		c.Close()
+	}
+	clear(g.conns)
+}
+
+func (g *tcpGate) up(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", g.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.serve(ln)
+}
+
+// PostgreSQL going away gives clean 503s in the error envelope, quickly;
+// /readyz says so; service resumes by itself when the database returns.
+func TestDatabaseOutage(t *testing.T) {
+	dsn, _ := postgresSchema(t, "latch_outage_")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := startGate(t, u.Host)
+	u.Host = gate.addr
+	dir := t.TempDir()
+	srv := startLatch(t, dir, nil, "--database-url", u.String(), "--rate-limits", "off")
+	var creds struct {
+		ProjectID string `json:"project_id"`
+		Secret    string `json:"secret"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(b, &creds)
+	c := newAPIClient(t, creds.ProjectID, creds.Secret, dir)
+	user := c.must(t, srv.URL, "POST", "/v1/users", map[string]any{"email": "before@example.com"}, 201)
+	c.must(t, srv.URL, "GET", "/readyz", nil, 200)
+
+	gate.down()
+	calls := []struct{ method, path string }{
+		{"GET", "/readyz"},
+		{"POST", "/v1/users"},
+		{"GET", "/v1/users/" + user["user_id"].(string)},
+		{"POST", "/v1/magic_links/email/login_or_create"},
+	}
+	bodies := map[string]any{"/v1/users": map[string]any{"email": "during@example.com"},
+		"/v1/magic_links/email/login_or_create": map[string]any{"email": "during@example.com"}}
+	for round := range 2 { // pooled connections die in the first, new ones are refused in the second
+		for _, call := range calls {
+			start := time.Now()
+			status, out, err := c.do(srv.URL, call.method, call.path, bodies[call.path])
+			if err != nil {
+				t.Fatalf("round %d %s %s: %v", round, call.method, call.path, err)
+			}
+			if status != 503 || out["error_type"] != "server_unavailable" || out["status_code"] != float64(503) ||
+				out["request_id"] == "" || out["error_message"] == "" {
+				logs, _ := os.ReadFile(srv.LogFile)
+				t.Errorf("round %d %s %s with the database down: %d %v\nserver log:\n%s", round, call.method, call.path, status, out, logs)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("round %d %s %s took %s to fail", round, call.method, call.path, d)
+			}
+		}
+	}
+
+	gate.up(t)
+	waitFor(t, 15*time.Second, "/readyz to report the database back", func() bool {
+		status, _, err := c.do(srv.URL, "GET", "/readyz", nil)
+		return err == nil && status == 200
+	})
+	c.must(t, srv.URL, "POST", "/v1/users", map[string]any{"email": "after@example.com"}, 201)
+	got := c.must(t, srv.URL, "GET", "/v1/users/"+user["user_id"].(string), nil, 200)
+	if got["user_id"] != user["user_id"] {
+		t.Fatalf("after recovery: %v", got)
+	}
+	// Nothing was half-written while it was down.
+	search := c.must(t, srv.URL, "POST", "/v1/users/search", map[string]any{"query": map[string]any{"operator": "AND",
+		"operands": []any{map[string]any{"filter_name": "email_address", "filter_value": []string{"during@example.com"}}}}}, 200)
+	if n := len(search["results"].([]any)); n != 0 {
+		t.Errorf("a user from a failed call exists: %v", search["results"])
+	}
+	srv.stop(t)
+}
