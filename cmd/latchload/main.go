@@ -3,6 +3,10 @@
 // ceiling. By default it starts Latch in process (same handler stack as
 // `latch serve`) on SQLite, or on PostgreSQL with --database-url, both
 // behind real TLS listeners, and prints a Markdown table.
+//
+// The mix scenario is a realistic blend: magic-link sign-ins (send, token
+// read back from the dev outbox, redeem), session checks by token and by
+// JWT, and user reads, each counted as its own row plus a total.
 package main
 
 import (
@@ -44,13 +48,17 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each scenario runs")
 	conns := flag.Int("connections", 32, "concurrent keep-alive connections")
 	dbURL := flag.String("database-url", "", "postgres://... (default: SQLite in a temp dir)")
-	only := flag.String("scenarios", "plain,session-token,session-jwt,users-create", "comma-separated scenarios")
+	only := flag.String("scenarios", "plain,session-token,session-jwt,users-create",
+		"comma-separated: plain, session-token, session-jwt, users-create, password-login, otp-send, argon2id-raw, mix (realistic mix)")
 	target := flag.String("target", "", "base URL of a running `latch serve` to load instead of an in-process one")
 	targetDir := flag.String("target-data-dir", "./latch-data", "with --target: its data dir (credentials.json and tls/ca.pem)")
+	targetPID := flag.Int("target-pid", 0, "with --target: pid of that `latch serve`, to print its peak RSS (VmHWM) after the run")
 	flag.Parse()
 	var ext *external
 	if *target != "" {
-		ext = &external{url: strings.TrimRight(*target, "/"), dataDir: *targetDir}
+		ext = &external{url: strings.TrimRight(*target, "/"), dataDir: *targetDir, pid: *targetPID}
+	} else if *targetPID != 0 {
+		log.Fatal("-target-pid needs -target")
 	}
 	if err := run(*duration, *conns, *dbURL, strings.Split(*only, ","), ext); err != nil {
 		log.Fatal(err)
@@ -62,10 +70,14 @@ type result struct {
 	n, errs       int64
 	rps           float64
 	p50, p99, max time.Duration
+	part          bool // one kind of request within the mix: no "vs plain"
 }
 
 // external names a running server to load.
-type external struct{ url, dataDir string }
+type external struct {
+	url, dataDir string
+	pid          int
+}
 
 func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *external) error {
 	ctx := context.Background()
@@ -79,6 +91,10 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 		return err
 	}
 	var latchURL, projectID, secret, dialect string
+	// runWorkers starts the in-process app's background workers (outbox
+	// delivery, webhooks, sweep) as `latch serve` runs them, and returns
+	// their stop; nil when Latch is external.
+	var runWorkers func() func()
 	roots := []string{caFile}
 	if ext != nil {
 		var creds struct {
@@ -92,7 +108,7 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 		if err := json.Unmarshal(b, &creds); err != nil {
 			return err
 		}
-		latchURL, projectID, secret, dialect = ext.url, creds.ProjectID, creds.Secret, "latch serve at "+ext.url
+		latchURL, projectID, secret, dialect = ext.url, creds.ProjectID, creds.Secret, "in a separate `latch serve` process at "+ext.url
 		roots = append(roots, filepath.Join(ext.dataDir, "tls", "ca.pem"))
 	} else {
 		dsn := dbURL
@@ -118,6 +134,12 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 		}
 		defer stop()
 		projectID, secret, dialect = proj.ProjectID, proj.Secret, "in-process on "+st.Dialect()
+		runWorkers = func() func() {
+			wctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { app.RunWorkers(wctx); close(done) }()
+			return func() { cancel(); <-done }
+		}
 	}
 	// The ceiling runs where Latch runs: in this process, or in a process of
 	// its own when Latch is an external `latch serve`.
@@ -138,12 +160,13 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 		return err
 	}
 	c := &caller{client: client, base: latchURL, project: projectID, secret: secret}
-	token, jwt, err := c.session()
+	_, token, jwt, err := c.sessionFor(fmt.Sprintf("load-session-%d@example.com", time.Now().UnixNano()))
 	if err != nil {
 		return err
 	}
 
 	var results []result
+	var notes []string
 	for _, s := range scenarios {
 		var r result
 		switch strings.TrimSpace(s) {
@@ -171,6 +194,23 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 			r = load("passwords.authenticate", d, conns, func(int64) (*http.Request, int) {
 				return c.req("POST", "/v1/passwords/authenticate", body), 200
 			}, client)
+		case "mix":
+			// The outbox worker delivers the mix's emails as in `latch
+			// serve`; the other scenarios keep their quiet background.
+			stopWorkers := func() {}
+			if runWorkers != nil {
+				stopWorkers = runWorkers()
+			}
+			rs, ns, err := mix(c, d, conns)
+			stopWorkers()
+			if err != nil {
+				return err
+			}
+			results = append(results, rs...)
+			notes = append(notes, ns...)
+			r := rs[len(rs)-1]
+			fmt.Fprintf(os.Stderr, "%s: %.0f req/s, %d errors\n", r.name, r.rps, r.errs)
+			continue
 		case "argon2id-raw":
 			r = rawArgon2(d)
 		case "otp-send":
@@ -190,8 +230,16 @@ func run(d time.Duration, conns int, dbURL string, scenarios []string, ext *exte
 		fmt.Fprintf(os.Stderr, "%s: %.0f req/s\n", r.name, r.rps)
 	}
 	print(results, d, conns, dialect)
+	if len(notes) > 0 {
+		fmt.Println()
+		for _, n := range notes {
+			fmt.Println("errors in", n)
+		}
+	}
 	if ext == nil {
-		fmt.Printf("\npeak RSS of the load process (Latch in process plus the client): %s\n", peakRSS())
+		fmt.Printf("\npeak RSS of the load process (Latch in process plus the client): %s\n", procPeakRSS("self"))
+	} else if ext.pid != 0 {
+		fmt.Printf("\npeak RSS of latch serve (pid %d): %s\n", ext.pid, procPeakRSS(fmt.Sprint(ext.pid)))
 	}
 	return nil
 }
@@ -260,20 +308,6 @@ func rawArgon2(d time.Duration) result {
 	return result{name: "raw argon2id (m=19456, t=2, p=1), all cores", n: n.Load(), rps: float64(n.Load()) / time.Since(start).Seconds()}
 }
 
-// peakRSS reads this process's high-water resident set size.
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
-		}
-	}
-	return "unknown"
-}
-
 func serveTLS(h http.Handler, cert tls.Certificate) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -331,21 +365,28 @@ func (c *caller) call(method, path, body string, want int) (map[string]any, erro
 	return out, json.Unmarshal(b, &out)
 }
 
-// session makes a user and a 60-minute session through the public API.
-func (c *caller) session() (string, string, error) {
-	u, err := c.call("POST", "/v1/users", fmt.Sprintf(`{"email":"load-session-%d@example.com"}`, time.Now().UnixNano()), 201)
+// sessionFor makes a user with that email and a 600-minute session through
+// the public API, and returns the user id, session token and JWT.
+func (c *caller) sessionFor(email string) (string, string, string, error) {
+	u, err := c.call("POST", "/v1/users", fmt.Sprintf(`{"email":%q}`, email), 201)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	ml, err := c.call("POST", "/v1/magic_links", fmt.Sprintf(`{"user_id":%q}`, u["user_id"]), 200)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	a, err := c.call("POST", "/v1/magic_links/authenticate", fmt.Sprintf(`{"token":%q,"session_duration_minutes":600}`, ml["token"]), 200)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	return a["session_token"].(string), a["session_jwt"].(string), nil
+	userID, _ := u["user_id"].(string)
+	token, _ := a["session_token"].(string)
+	jwt, _ := a["session_jwt"].(string)
+	if userID == "" || token == "" || jwt == "" {
+		return "", "", "", fmt.Errorf("no user_id, session_token or session_jwt in the responses for %s", email)
+	}
+	return userID, token, jwt, nil
 }
 
 // load runs conns workers for d, each sending requests back to back.
@@ -403,7 +444,7 @@ func print(rs []result, d time.Duration, conns int, dialect string) {
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rs {
 		ratio := "-"
-		if plain > 0 {
+		if plain > 0 && !r.part {
 			ratio = fmt.Sprintf("%.0f%%", 100*r.rps/plain)
 		}
 		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %s | %s |\n", r.name, r.n, r.errs, r.rps, ratio,
