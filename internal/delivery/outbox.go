@@ -173,18 +173,53 @@ func (w *Worker) batch(ctx context.Context) int {
 		}
 		return 0
 	}
-	for i := range msgs {
+	rest := w.keepAll(context.WithoutCancel(ctx), msgs)
+	kept := len(msgs) - len(rest)
+	for i := range rest {
 		// A send may take up to Lease/2; one started later could still be
 		// running when the lease lapses and another replica takes the
 		// message, and both would send it. The rest wait for their lease
 		// to lapse and go to whichever worker leases them next.
 		if w.Clock.Now().Sub(leased) > w.Lease/2 {
-			w.Log.Info("outbox batch outlived half its lease; leaving the rest for a later lease", "left", len(msgs)-i)
-			return i
+			w.Log.Info("outbox batch outlived half its lease; leaving the rest for a later lease", "left", len(rest)-i)
+			return kept + i
 		}
-		w.deliver(context.WithoutCancel(ctx), &msgs[i])
+		w.deliver(context.WithoutCancel(ctx), &rest[i])
 	}
 	return len(msgs)
+}
+
+// keepAll settles the batch's messages for providers that keep them in
+// the outbox (dev): nothing leaves the machine, so one transaction marks
+// them all, where one per message would queue each behind request writes
+// on SQLite's single writer. It returns the messages still to deliver.
+func (w *Worker) keepAll(ctx context.Context, msgs []store.OutboxMessage) []store.OutboxMessage {
+	var kept []*store.OutboxMessage
+	rest := msgs[:0:0]
+	for i := range msgs {
+		if p, ok := w.Providers[msgs[i].Provider]; ok && p.Keeps() && p.Send(ctx, &msgs[i]) == nil {
+			kept = append(kept, &msgs[i])
+		} else {
+			rest = append(rest, msgs[i])
+		}
+	}
+	if len(kept) == 0 {
+		return rest
+	}
+	now := w.Clock.Now()
+	err := w.Store.Tx(ctx, func(tx store.Store) error {
+		for _, m := range kept {
+			if err := tx.MarkSent(ctx, m.ID, now, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// Their leases lapse and a later batch settles them.
+		w.Log.Error("outbox mark kept messages sent", "count", len(kept), "err", err)
+	}
+	return rest
 }
 
 func (w *Worker) deliver(ctx context.Context, m *store.OutboxMessage) {

@@ -84,3 +84,49 @@ func TestWorkerStopsABatchBeforeItsLeaseCanLapse(t *testing.T) {
 		}
 	}
 }
+
+// Messages the dev provider keeps are settled together, in the batch that
+// leased them, next to ones a real provider sends one by one.
+func TestWorkerSettlesKeptMessagesTogether(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := clock.NewFake(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	var ps []tenant.Project
+	for _, env := range []tenant.Environment{tenant.Test, tenant.Live} {
+		c, err := projects.New(st, clk).Create(ctx, "p", tenant.Consumer, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, tenant.Project{ID: c.ProjectID, Environment: env, Vertical: tenant.Consumer})
+	}
+	outbox := delivery.NewOutbox(clk, "slow")
+	for i := range 12 {
+		if _, err := outbox.EnqueueEmail(ctx, st, ps[i%2], delivery.Email{To: "a@example.com", Rendered: delivery.Rendered{Subject: "s", Text: "t", HTML: "h"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slow := &slowProvider{clock: clk, by: time.Millisecond}
+	w := &delivery.Worker{Store: st, Outbox: outbox, Providers: map[string]delivery.Provider{"dev": delivery.Dev{}, "slow": slow}, Clock: clk,
+		Log: slog.New(slog.DiscardHandler), Poll: time.Hour, Lease: time.Minute, MaxAttempts: 3}
+	if n := w.Batch(ctx); n != 12 || len(slow.sent) != 6 {
+		t.Fatalf("batch handled %d with %d real sends; want 12, 6 of them real", n, len(slow.sent))
+	}
+	for _, p := range ps {
+		msgs, err := st.ListMessages(ctx, p.ID, "a@example.com", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Status != "sent" || m.SentAt == nil {
+				t.Errorf("%s message %s is %s", p.Environment, m.ID, m.Status)
+			}
+		}
+		if len(msgs) != 6 {
+			t.Errorf("%s project has %d messages", p.Environment, len(msgs))
+		}
+	}
+}
