@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -53,7 +54,16 @@ func main() {
 	target := flag.String("target", "", "base URL of a running `latch serve` to load instead of an in-process one")
 	targetDir := flag.String("target-data-dir", "./latch-data", "with --target: its data dir (credentials.json and tls/ca.pem)")
 	targetPID := flag.Int("target-pid", 0, "with --target: pid of that `latch serve`, to print its peak RSS (VmHWM) after the run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load process (client and in-process Latch) here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	var ext *external
 	if *target != "" {
 		ext = &external{url: strings.TrimRight(*target, "/"), dataDir: *targetDir, pid: *targetPID}
