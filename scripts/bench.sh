@@ -48,7 +48,7 @@ psql "$PG" -qc "DROP SCHEMA IF EXISTS latch_bench CASCADE; CREATE SCHEMA latch_b
 "$bin/latchload" -duration "$D" -database-url "$PG&search_path=latch_bench"
 
 echo; echo "## latchload against a real latch serve (SQLite, JSON access log to a file)"
-serve 4600 "$bin/data"
+serve 4600 "$bin/data" --rate-limits off
 "$bin/latchload" -duration "$D" -target https://127.0.0.1:4600 -target-data-dir "$bin/data"
 unserve
 
