@@ -6,11 +6,18 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 )
+
+// outage takes the database away and brings it back.
+type outage interface {
+	down(t *testing.T)
+	up(t *testing.T)
+}
 
 // tcpGate forwards a loopback port to PostgreSQL and can go down (every
 // connection reset, new ones refused) and come back on the same port:
@@ -31,7 +38,7 @@ func startGate(t *testing.T, target string) *tcpGate {
 	}
 	g.addr = ln.Addr().String()
 	g.serve(ln)
-	t.Cleanup(g.down)
+	t.Cleanup(func() { g.down(t) })
 	return g
 }
 
@@ -59,7 +66,7 @@ func (g *tcpGate) serve(ln net.Listener) {
 	}()
 }
 
-func (g *tcpGate) down() {
+func (g *tcpGate) down(*testing.T) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.ln != nil {
@@ -84,16 +91,49 @@ func (g *tcpGate) up(t *testing.T) {
 	g.serve(ln)
 }
 
+// pgService stops and starts the PostgreSQL server itself, with the
+// commands in LATCH_TEST_PG_STOP and LATCH_TEST_PG_START.
+type pgService struct{ stopCmd, startCmd string }
+
+func (p pgService) down(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("sh", "-c", p.stopCmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", p.stopCmd, err, out)
+	}
+}
+
+func (p pgService) up(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("sh", "-c", p.startCmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", p.startCmd, err, out)
+	}
+}
+
 // PostgreSQL going away gives clean 503s in the error envelope, quickly;
 // /readyz says so; service resumes by itself when the database returns.
+// By default a TCP gate in front of PostgreSQL plays the outage, so the
+// test can run beside others that use the same server. With
+// LATCH_TEST_PG_STOP and LATCH_TEST_PG_START set (.ci/run sets them and runs
+// this test alone, after everything else) the server itself is stopped and
+// started.
 func TestDatabaseOutage(t *testing.T) {
 	dsn, _ := postgresSchema(t, "latch_outage_")
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate := startGate(t, u.Host)
-	u.Host = gate.addr
+	var gate outage
+	if stop, start := os.Getenv("LATCH_TEST_PG_STOP"), os.Getenv("LATCH_TEST_PG_START"); stop != "" && start != "" {
+		svc := pgService{stopCmd: stop, startCmd: start}
+		gate = svc
+		// Whatever happens, leave the server running for what comes next.
+		t.Cleanup(func() { exec.Command("sh", "-c", start).Run() })
+		t.Log("stopping and starting the PostgreSQL server itself")
+	} else {
+		g := startGate(t, u.Host)
+		u.Host = g.addr
+		gate = g
+	}
 	dir := t.TempDir()
 	srv := startLatch(t, dir, nil, "--database-url", u.String(), "--rate-limits", "off")
 	var creds struct {
@@ -109,7 +149,7 @@ func TestDatabaseOutage(t *testing.T) {
 	user := c.must(t, srv.URL, "POST", "/v1/users", map[string]any{"email": "before@example.com"}, 201)
 	c.must(t, srv.URL, "GET", "/readyz", nil, 200)
 
-	gate.down()
+	gate.down(t)
 	calls := []struct{ method, path string }{
 		{"GET", "/readyz"},
 		{"POST", "/v1/users"},
