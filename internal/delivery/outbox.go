@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/latchhq/latch/internal/apierr"
@@ -146,6 +147,9 @@ type Worker struct {
 	Poll        time.Duration
 	Lease       time.Duration
 	MaxAttempts int
+	// Concurrency is how many real-provider sends run at once (each its
+	// own SMTP conversation or HTTP call); zero means one.
+	Concurrency int
 }
 
 // Run delivers until ctx is cancelled, then returns after the current batch.
@@ -173,20 +177,31 @@ func (w *Worker) batch(ctx context.Context) int {
 		}
 		return 0
 	}
-	rest := w.keepAll(context.WithoutCancel(ctx), msgs)
-	kept := len(msgs) - len(rest)
+	sendCtx := context.WithoutCancel(ctx)
+	rest := w.keepAll(sendCtx, msgs)
+	handled := len(msgs) - len(rest)
+	slots := make(chan struct{}, max(1, w.Concurrency))
+	var wg sync.WaitGroup
 	for i := range rest {
+		slots <- struct{}{}
 		// A send may take up to Lease/2; one started later could still be
 		// running when the lease lapses and another replica takes the
 		// message, and both would send it. The rest wait for their lease
 		// to lapse and go to whichever worker leases them next.
 		if w.Clock.Now().Sub(leased) > w.Lease/2 {
+			<-slots
 			w.Log.Info("outbox batch outlived half its lease; leaving the rest for a later lease", "left", len(rest)-i)
-			return kept + i
+			break
 		}
-		w.deliver(context.WithoutCancel(ctx), &rest[i])
+		handled++
+		wg.Add(1)
+		go func(m *store.OutboxMessage) {
+			defer func() { <-slots; wg.Done() }()
+			w.deliver(sendCtx, m)
+		}(&rest[i])
 	}
-	return len(msgs)
+	wg.Wait()
+	return handled
 }
 
 // keepAll settles the batch's messages for providers that keep them in

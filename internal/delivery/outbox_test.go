@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,6 +128,76 @@ func TestWorkerSettlesKeptMessagesTogether(t *testing.T) {
 		}
 		if len(msgs) != 6 {
 			t.Errorf("%s project has %d messages", p.Environment, len(msgs))
+		}
+	}
+}
+
+// gatedProvider holds every send until released, counting how many are in
+// flight at once.
+type gatedProvider struct {
+	mu            sync.Mutex
+	inFlight, max int
+	started       chan struct{}
+	release       chan struct{}
+}
+
+func (p *gatedProvider) Send(context.Context, *store.OutboxMessage) error {
+	p.mu.Lock()
+	p.inFlight++
+	p.max = max(p.max, p.inFlight)
+	p.mu.Unlock()
+	p.started <- struct{}{}
+	<-p.release
+	p.mu.Lock()
+	p.inFlight--
+	p.mu.Unlock()
+	return nil
+}
+func (p *gatedProvider) Keeps() bool { return false }
+
+// Real sends run Concurrency at a time, never more.
+func TestWorkerSendsConcurrently(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := clock.NewFake(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	c, err := projects.New(st, clk).Create(ctx, "p", tenant.Consumer, tenant.Live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tenant.Project{ID: c.ProjectID, Environment: tenant.Live, Vertical: tenant.Consumer}
+	outbox := delivery.NewOutbox(clk, "gated")
+	for range 8 {
+		if _, err := outbox.EnqueueEmail(ctx, st, p, delivery.Email{To: "a@example.com", Rendered: delivery.Rendered{Subject: "s", Text: "t", HTML: "h"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gp := &gatedProvider{started: make(chan struct{}, 8), release: make(chan struct{})}
+	w := &delivery.Worker{Store: st, Outbox: outbox, Providers: map[string]delivery.Provider{"gated": gp}, Clock: clk,
+		Log: slog.New(slog.DiscardHandler), Poll: time.Hour, Lease: time.Minute, MaxAttempts: 3, Concurrency: 3}
+	done := make(chan int)
+	go func() { done <- w.Batch(ctx) }()
+	for i := range 3 {
+		select {
+		case <-gp.started:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d sends started; want 3 at once", i)
+		}
+	}
+	close(gp.release)
+	if n := <-done; n != 8 {
+		t.Fatalf("batch handled %d, want 8", n)
+	}
+	if gp.max != 3 {
+		t.Fatalf("at most %d sends ran at once, want 3", gp.max)
+	}
+	msgs, _ := st.ListMessages(ctx, p.ID, "a@example.com", 100)
+	for _, m := range msgs {
+		if m.Status != "sent" {
+			t.Errorf("message %s is %s", m.ID, m.Status)
 		}
 	}
 }

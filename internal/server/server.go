@@ -119,6 +119,10 @@ var RateLimited = map[string]limits.Route{
 	"POST /v1/magic_links":              {Class: ratelimit.Create, Fields: []string{"user_id"}},
 }
 
+// OutboxConcurrency is how many messages a replica's outbox worker sends
+// at once through a real provider.
+const OutboxConcurrency = 4
+
 // New wires every product over st.
 func New(st store.Store, o Options) (*App, error) {
 	if o.Clock == nil {
@@ -223,7 +227,7 @@ func New(st store.Store, o Options) (*App, error) {
 		Routes:   routes,
 		Outbox:   outbox,
 		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
-			Poll: o.PollOutbox, Lease: o.DeliveryLease, MaxAttempts: 10},
+			Poll: o.PollOutbox, Lease: o.DeliveryLease, MaxAttempts: 10, Concurrency: OutboxConcurrency},
 		Webhooks: dispatcher,
 		log:      log,
 		clock:    o.Clock,
