@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
@@ -76,23 +77,39 @@ const ValidScore = 3
 // the rest wait (or give up when their context ends). Runtimes are created on
 // first need and then kept for the Checker's lifetime. A Checker is safe for
 // concurrent use; its zero value is not usable, call NewChecker.
+//
+// A runtime nobody has used for IdleRelease is dropped (and made again,
+// about 85 ms, when next needed): its 15 MB of pointer-dense heap would
+// otherwise be marked by every garbage collection, and argon2id's 19 MiB
+// per hash makes collections frequent, so a login-heavy server paid about
+// a tenth of its CPU to keep dictionaries nobody was consulting.
 type Checker struct {
 	// slots holds exactly poolSize entries at rest: a prepared runtime, or
 	// nil for one not created yet. Taking an entry is the right to run.
 	slots chan *jsRuntime
 	// created counts the runtimes this Checker has made (for tests).
 	created atomic.Int64
+	// IdleRelease is how long an unused runtime is kept.
+	IdleRelease time.Duration
+	now         func() time.Time
+	trimPending atomic.Bool
 }
 
+// DefaultIdleRelease is how long a Checker keeps a runtime nobody uses.
+const DefaultIdleRelease = time.Minute
+
 // NewChecker returns a Checker with at most poolSize runtimes;
-// poolSize <= 0 means runtime.GOMAXPROCS(0). Each runtime holds zxcvbn's
-// dictionaries, about 14 MB of heap, and takes about 100 ms to
-// prepare (on the first Check that needs it).
+// poolSize <= 0 means one per four cores (at least one): a check takes
+// about 6 ms, and every password it guards also costs an argon2id hash of
+// about 35 ms of one core, so a quarter of the cores' worth of runtimes
+// keeps up with as many password changes as the cores can hash. Each
+// runtime holds zxcvbn's dictionaries, about 15 MB of heap, and takes
+// about 85 ms to prepare (on the first Check that needs it).
 func NewChecker(poolSize int) *Checker {
 	if poolSize <= 0 {
-		poolSize = runtime.GOMAXPROCS(0)
+		poolSize = max(1, runtime.GOMAXPROCS(0)/4)
 	}
-	c := &Checker{slots: make(chan *jsRuntime, poolSize)}
+	c := &Checker{slots: make(chan *jsRuntime, poolSize), IdleRelease: DefaultIdleRelease, now: time.Now}
 	for range poolSize {
 		c.slots <- nil
 	}
@@ -114,8 +131,56 @@ func (c *Checker) Check(ctx context.Context, password string, userInputs []strin
 	if err != nil {
 		return Result{}, err
 	}
-	defer func() { c.slots <- rt }()
+	defer c.release(rt)
 	return rt.check(ctx, password, userInputs)
+}
+
+// release returns rt to the pool and makes sure an idle trim will run.
+func (c *Checker) release(rt *jsRuntime) {
+	rt.lastUsed = c.now()
+	c.slots <- rt
+	c.scheduleTrim()
+}
+
+// scheduleTrim arranges one trim IdleRelease from now, unless one is
+// already due; a trim that leaves runtimes in the pool arranges the next.
+func (c *Checker) scheduleTrim() {
+	if !c.trimPending.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(c.IdleRelease, func() {
+		c.trimPending.Store(false)
+		if c.trim(c.now()) > 0 {
+			c.scheduleTrim()
+		}
+	})
+}
+
+// trim drops the idle runtimes resting in the pool at now and returns how
+// many prepared runtimes remain there. Runtimes in use are not touched;
+// their release schedules the next trim.
+func (c *Checker) trim(now time.Time) int {
+	var rest []*jsRuntime
+	for len(rest) < cap(c.slots) {
+		select {
+		case rt := <-c.slots:
+			if rt != nil && now.Sub(rt.lastUsed) >= c.IdleRelease {
+				rt = nil
+			}
+			rest = append(rest, rt)
+			continue
+		default:
+		}
+		break
+	}
+	kept := 0
+	for _, rt := range rest {
+		if rt != nil {
+			kept++
+		}
+		c.slots <- rt
+	}
+	return kept
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
@@ -168,6 +233,9 @@ func (c *Checker) acquire(ctx context.Context) (*jsRuntime, error) {
 	case <-ctx.Done():
 		go func() {
 			m := <-ch
+			if m.rt != nil {
+				m.rt.lastUsed = c.now()
+			}
 			c.slots <- m.rt // nil on error: the next caller tries again
 		}()
 		return nil, ctx.Err()
@@ -191,8 +259,9 @@ var program = sync.OnceValues(func() (*[2]*goja.Program, error) {
 
 // jsRuntime is one goja runtime with zxcvbn loaded.
 type jsRuntime struct {
-	vm *goja.Runtime
-	fn goja.Callable
+	vm       *goja.Runtime
+	fn       goja.Callable
+	lastUsed time.Time
 }
 
 func newJSRuntime() (*jsRuntime, error) {

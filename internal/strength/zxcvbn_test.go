@@ -434,3 +434,34 @@ func BenchmarkRuntimeLoad(b *testing.B) {
 		}
 	}
 }
+
+// A runtime unused for IdleRelease leaves the pool (and the heap); the
+// next Check makes a new one and answers as before.
+func TestIdleRuntimesAreReleased(t *testing.T) {
+	c := NewChecker(2)
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	first, err := c.Check(context.Background(), "correct horse battery staple", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept := c.trim(now.Add(c.IdleRelease - time.Second)); kept != 1 {
+		t.Fatalf("a runtime used %s ago: %d kept, want 1", c.IdleRelease-time.Second, kept)
+	}
+	if kept := c.trim(now.Add(c.IdleRelease)); kept != 0 {
+		t.Fatalf("a runtime idle for IdleRelease: %d kept, want 0", kept)
+	}
+	if len(c.slots) != 2 {
+		t.Fatalf("the pool lost slots: %d of 2", len(c.slots))
+	}
+	again, err := c.Check(context.Background(), "correct horse battery staple", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.created.Load(); n != 2 {
+		t.Errorf("made %d runtimes, want 2 (one after the release)", n)
+	}
+	if again.Score != first.Score || again.Guesses != first.Guesses {
+		t.Errorf("after the release: %+v, before: %+v", again, first)
+	}
+}
