@@ -161,7 +161,11 @@ func (s *Store) Tx(ctx context.Context, fn func(store.Store) error) error {
 	if err := fn(&ts); err != nil {
 		return err
 	}
-	return wrap(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return wrap(err)
+	}
+	s.wc.preparePending(ctx)
+	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -16,10 +16,44 @@ type stmtCache struct {
 	db *sql.DB
 	mu sync.RWMutex
 	m  map[string]*sql.Stmt
+	// pending are queries a transaction ran unprepared because they were
+	// not cached yet; they are prepared once the transaction has ended.
+	pending map[string]struct{}
 }
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, pending: map[string]struct{}{}}
+}
+
+// want records a query a transaction could not run from the cache.
+func (c *stmtCache) want(query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[query]; !ok && len(c.m)+len(c.pending) < maxCachedStmts {
+		c.pending[query] = struct{}{}
+	}
+}
+
+// preparePending prepares the queries transactions wanted, now that no
+// transaction holds the connection (on SQLite, the only writer). Without
+// it, statements that only ever run inside transactions (inserts, event
+// fan-out) would be parsed on every execution.
+func (c *stmtCache) preparePending(ctx context.Context) {
+	c.mu.Lock()
+	if len(c.pending) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	queries := make([]string, 0, len(c.pending))
+	for q := range c.pending {
+		queries = append(queries, q)
+	}
+	clear(c.pending)
+	c.mu.Unlock()
+	for _, q := range queries {
+		// A failure only means the query stays uncached.
+		c.get(ctx, q)
+	}
 }
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -103,6 +137,7 @@ func (q txQuerier) stmt(ctx context.Context, query string) *sql.Stmt {
 	st, ok := q.c.m[query]
 	q.c.mu.RUnlock()
 	if !ok {
+		q.c.want(query)
 		return nil
 	}
 	return q.tx.StmtContext(ctx, st)
