@@ -132,3 +132,55 @@ var (
 	UnableToAuthPasswordResetToken = def(http.StatusUnauthorized, "unable_to_auth_password_reset_token", "The password reset token is unknown, used or expired.")
 	InvalidHash                    = def(http.StatusBadRequest, "invalid_hash", "The hash could not be read.")
 )
+
+// Connected Apps (the consumer IdP). connected_app_not_found,
+// connected_app_consent_revoked, connected_app_supplied_redirect_url_not_found_in_client
+// and the idp_* not-found types have documented statuses; the names of the
+// others come from Stytch's error list and their statuses are inferred.
+var (
+	ConnectedAppNotFound                     = def(http.StatusNotFound, "connected_app_not_found", "Connected App could not be found.")
+	InvalidClientID                          = def(http.StatusBadRequest, "invalid_client_id", "client_id format is invalid.")
+	InvalidConnectedAppType                  = def(http.StatusBadRequest, "invalid_connected_app_type", "client_type must be first_party, first_party_public, third_party or third_party_public.")
+	ConnectedAppInvalidRedirectURL           = def(http.StatusBadRequest, "connected_app_invalid_redirect_url", "A redirect URL is not a valid absolute URL.")
+	ConnectedAppRedirectURLMustIncludeScheme = def(http.StatusBadRequest, "connected_app_redirect_url_must_include_scheme", "Redirect URLs must include a scheme, for example https://.")
+	ConnectedAppRedirectURLMustUseHTTP       = def(http.StatusBadRequest, "connected_app_redirect_url_must_use_http_or_https_scheme", "Redirect URLs of confidential clients must use http or https.")
+	ConnectedAppRedirectURLHTTPLoopback      = def(http.StatusBadRequest, "connected_app_redirect_url_http_scheme_must_use_loopback", "Redirect URLs may use http only for localhost or a loopback address.")
+	ConnectedAppRedirectURLCannotUseLocal    = def(http.StatusBadRequest, "connected_app_redirect_url_cannot_use_localhost", "Live projects cannot register localhost redirect URLs.")
+	TooManyRedirectURLs                      = def(http.StatusBadRequest, "too_many_redirect_urls", "A client may register at most 50 redirect URLs of each kind.")
+	ThirdPartyClientsCannotUseFullAccess     = def(http.StatusBadRequest, "third_party_clients_cannot_use_full_access", "Only first-party clients may use full access.")
+	ThirdPartyClientsRequireConsentOffline   = def(http.StatusBadRequest, "third_party_clients_require_consent_for_offline_access", "Third-party clients always need consent for offline_access.")
+	InvalidAccessTokenExpiryMinutes          = def(http.StatusBadRequest, "idp_invalid_access_token_expiry_minutes", "access_token_expiry_minutes must be between 5 and 1440.")
+	InvalidAccessTokenCustomAudience         = def(http.StatusBadRequest, "idp_invalid_access_token_custom_audience", "access_token_custom_audience must be at most 512 printable characters without spaces.")
+	JWTTemplateInvalidJSON                   = def(http.StatusBadRequest, "jwt_template_invalid_json", "The claims template is not a JSON object once its variables are filled in.")
+	JWTTemplateInvalidTag                    = def(http.StatusBadRequest, "jwt_template_invalid_tag", "The claims template uses a variable that is not user.<field>, or uses one as an object key.")
+	JWTTemplateMismatchedTag                 = def(http.StatusBadRequest, "jwt_template_mismatched_tag", "The claims template has a {{ without its closing }}.")
+	ConnectedAppAlreadyRotatingSecret        = def(http.StatusBadRequest, "connected_app_already_rotating_secret", "A secret rotation is already in progress; rotate or cancel it first.")
+	ConnectedAppNotRotatingSecret            = def(http.StatusBadRequest, "connected_app_not_rotating_secret", "No secret rotation is in progress; call rotate/start first.")
+	PublicConnectedAppsHaveNoSecrets         = def(http.StatusBadRequest, "public_connected_apps_do_not_have_secrets", "Public clients have no client secret.")
+	RedirectURLNotFoundInClient              = def(http.StatusUnauthorized, "connected_app_supplied_redirect_url_not_found_in_client", "The redirect_uri is not registered on the client.")
+	OAuthInvalidScopeRequested               = def(http.StatusBadRequest, "oauth_invalid_scope_requested", "A requested scope is unknown or not allowed for this client.")
+	PKCERequiredForIDPFlow                   = def(http.StatusBadRequest, "pkce_required_for_idp_authorization_flow", "Public clients must send a PKCE code_challenge.")
+	InvalidPKCECodeChallenge                 = def(http.StatusBadRequest, "invalid_pkce_code_challenge", "code_challenge must be the base64url SHA-256 of the verifier (43 characters).")
+	NoOAuthAuthorizeUserSelector             = def(http.StatusBadRequest, "no_oauth_authorize_user_selector", "Pass one of user_id, session_token or session_jwt.")
+	TooManyUserSelectionArguments            = def(http.StatusBadRequest, "too_many_user_selection_arguments", "Pass exactly one of user_id, session_token or session_jwt.")
+	ConnectedAppConsentRevoked               = def(http.StatusUnauthorized, "connected_app_consent_revoked", "The user revoked this Connected App's access; complete another authorization flow.")
+	IDPAccessTokenNotFound                   = def(http.StatusNotFound, "idp_access_token_not_found", "The access token could not be found.")
+	IDPAccessTokenExpired                    = def(http.StatusUnauthorized, "idp_access_token_expired", "The access token has expired.")
+	IDPAccessTokenCouldNotBeExchanged        = def(http.StatusNotFound, "idp_access_token_could_not_be_exchanged", "The access token was already exchanged; each access token can be exchanged once.")
+	AccessTokenExchangeMissingFullAccess     = def(http.StatusBadRequest, "oauth_access_token_exchange_missing_full_access", "The access token was not granted the full_access scope.")
+	AccessTokenExchangeTokenTooOld           = def(http.StatusBadRequest, "oauth_access_token_exchange_token_too_old", "Access tokens may be exchanged only within 5 minutes of being issued.")
+	AccessTokenExchangeInvalidGrant          = def(http.StatusBadRequest, "oauth_access_token_exchange_token_invalid_grant", "The access token is not a valid Connected Apps access token of this project.")
+	NoAssociatedSessionPassedIn              = def(http.StatusBadRequest, "no_associated_session_passed_in", "The authorization was made with user_id, not a session; only tokens from a session's authorization can be exchanged.")
+)
+
+// OAuth 2.0 errors (RFC 6749 section 5.2). The /v1/public/{project_id}/oauth2/*
+// endpoints render them in the OAuth form: error, error_description,
+// error_uri, status_code, request_id.
+var (
+	OAuthInvalidRequest       = def(http.StatusBadRequest, "invalid_request", "The request is missing a parameter or has a malformed one.")
+	OAuthInvalidClient        = def(http.StatusBadRequest, "invalid_client", "Client authentication failed.")
+	OAuthInvalidGrant         = def(http.StatusBadRequest, "invalid_grant", "The authorization code or refresh token is invalid, expired, used or was issued to another client.")
+	OAuthUnauthorizedClient   = def(http.StatusBadRequest, "unauthorized_client", "The client may not use this grant type.")
+	OAuthUnsupportedGrantType = def(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
+	OAuthInvalidScope         = def(http.StatusBadRequest, "invalid_scope", "The requested scope exceeds the scope of the grant.")
+)

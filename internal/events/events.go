@@ -28,6 +28,9 @@ const (
 	OTPSend                   = "direct.otp.send"
 	PasswordUpdate            = "direct.password.update"
 	PasswordStrengthCheckFail = "direct.password.strength_check_fail"
+	ConnectedAppCreate        = "direct.connected_app.create"
+	ConnectedAppUpdate        = "direct.connected_app.update"
+	ConnectedAppDelete        = "direct.connected_app.delete"
 )
 
 // TypeInfo documents one event type.
@@ -51,6 +54,9 @@ var Types = []TypeInfo{
 	{OTPSend, "a one-time passcode is queued by SMS, WhatsApp or email", "user_id, the method id and the channel, never the code"},
 	{PasswordUpdate, "a user's password is set, reset or migrated", "user_id and password_id"},
 	{PasswordStrengthCheckFail, "a password is refused for strength (strength_check, create, reset)", "user_id if known and the feedback, never the password"},
+	{ConnectedAppCreate, "a Connected Apps client is created", "the client, as connectedApp.clients.get returns it (never a secret)"},
+	{ConnectedAppUpdate, "a Connected Apps client is updated or its secret rotation starts, completes or is cancelled", "the client after the change (never a secret)"},
+	{ConnectedAppDelete, "a Connected Apps client is deleted", ""},
 }
 
 // Known reports whether name is an event type.

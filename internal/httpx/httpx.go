@@ -194,3 +194,51 @@ func ProjectOf(r *http.Request) tenant.Project {
 	p, _ := tenant.From(r.Context())
 	return p
 }
+
+type oauthErrorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+	StatusCode       int    `json:"status_code"`
+	RequestID        string `json:"request_id"`
+}
+
+// WriteOAuthError renders err in the OAuth 2.0 error form (RFC 6749 section
+// 5.2) that Stytch's /v1/public/{project_id}/oauth2/* endpoints use; the
+// SDK reads error as the error type. Unknown errors become a 500 as in
+// WriteError.
+func WriteOAuthError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e, ok := apierr.As(err)
+	switch {
+	case ok:
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.Canceled):
+		e = apierr.ServerUnavailable.Wrap(err)
+	default:
+		e = apierr.InternalServerError.Wrap(err)
+	}
+	if e.Status >= 500 {
+		log.ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "error_type", e.Type, "err", e.Err)
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if e.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Basic realm="latch"`)
+	}
+	WriteJSON(w, r, e.Status, oauthErrorBody{
+		Error:            e.Type,
+		ErrorDescription: e.Msg,
+		ErrorURI:         "https://stytch.com/docs/api/errors/" + fmt.Sprint(e.Status) + "#" + e.Type,
+		StatusCode:       e.Status,
+		RequestID:        RequestID(r.Context()),
+	})
+}
+
+// OAuthErrors adapts a HandlerFunc whose errors are rendered in the OAuth
+// form (WriteOAuthError).
+func OAuthErrors(log *slog.Logger, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteOAuthError(w, r, log, err)
+		}
+	})
+}

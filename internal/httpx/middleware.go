@@ -2,12 +2,15 @@ package httpx
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/store"
 	"github.com/latchhq/latch/internal/tenant"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -140,4 +143,43 @@ func (a AuthRouter) Handle(pattern string, h http.Handler) {
 		*a.Patterns = append(*a.Patterns, pattern)
 	}
 	a.Mux.Handle(pattern, Auth(a.Log, a.Auth, h))
+}
+
+// ProjectRouter registers routes that carry no project credentials but
+// name their project in the {project_id} path wildcard (the OAuth 2.0
+// endpoints under /v1/public/{project_id}/oauth2/): the project is looked
+// up and put in the context, as Auth does, before anything else runs. An
+// unknown project is answered in the OAuth error form.
+type ProjectRouter struct {
+	Mux *http.ServeMux
+	Log *slog.Logger
+	// Lookup returns the project with the id, or an error (store.ErrNotFound
+	// for none).
+	Lookup func(ctx context.Context, projectID string) (tenant.Project, error)
+	// Patterns, when set, collects every registered pattern.
+	Patterns *[]string
+}
+
+func (a ProjectRouter) Handle(pattern string, h http.Handler) {
+	if a.Patterns != nil {
+		*a.Patterns = append(*a.Patterns, pattern)
+	}
+	a.Mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("project_id")
+		if !strings.HasPrefix(id, "project-") || len(id) > 64 {
+			WriteOAuthError(w, r, a.Log, apierr.ProjectNotFound)
+			return
+		}
+		p, err := a.Lookup(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			WriteOAuthError(w, r, a.Log, apierr.ProjectNotFound)
+			return
+		}
+		if err != nil {
+			WriteOAuthError(w, r, a.Log, err)
+			return
+		}
+		setProject(r.Context(), p)
+		h.ServeHTTP(w, r.WithContext(tenant.With(r.Context(), p)))
+	}))
 }

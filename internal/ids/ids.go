@@ -24,6 +24,8 @@ const (
 	Member       = "member"
 	TOTP         = "totp"
 	Password     = "password"
+	// ConnectedApp is a Connected Apps client: connected-app-<env>-<uuid>.
+	ConnectedApp = "connected-app"
 )
 
 // New returns a fresh id of kind in env.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,9 @@ import (
 type Route struct {
 	Class  ratelimit.Class
 	Fields []string // top-level JSON string fields: "email", "phone_number", "user_id", ...
+	// OAuth routes (the public /v1/public/{project_id}/oauth2/* endpoints)
+	// answer a refusal in the OAuth error form.
+	OAuth bool
 }
 
 // Guard applies a ratelimit.Policy, with each project's overrides, to the
@@ -100,6 +104,11 @@ func (g *Guard) Wrap(rt Route, h http.Handler) http.Handler {
 		} else if !d.Allowed {
 			e := apierr.TooManyRequests.Withf("Too many requests; retry after %d seconds.", d.RetryAfterSeconds())
 			e.RetryAfter = d.RetryAfterSeconds()
+			if rt.OAuth {
+				w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+				httpx.WriteOAuthError(w, r, g.Log, e)
+				return
+			}
 			httpx.WriteError(w, r, g.Log, e)
 			return
 		}

@@ -97,11 +97,48 @@ func TestEverySendAndAuthenticateRouteIsRateLimited(t *testing.T) {
 	}
 	for pattern := range server.RateLimited {
 		found := false
-		for _, r := range h.app.Routes {
+		for _, r := range append(append([]string{}, h.app.Routes...), h.app.PublicRoutes...) {
 			found = found || r == pattern
 		}
 		if !found {
 			t.Errorf("RateLimited names %s, which is not a route", pattern)
 		}
+	}
+}
+
+// The public OAuth token endpoint (no project secret) is limited per
+// project and per IP like an authenticate call, and refuses in the OAuth
+// error form.
+func TestRateLimitedOAuthTokenEndpoint(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{rateLimits: true})
+	p := h.project("OAuth limits", tenant.Test)
+	if err := h.app.Projects.UpdateSettings(context.Background(), p.id, func(s *projects.Settings) error {
+		s.RateLimits = json.RawMessage(`{"ip":{"per_identifier":{"limit":3,"period":"1h"}}}`)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(5 * time.Second)
+	post := func(q *project) *resp {
+		r, err := h.send("POST", "/v1/public/"+q.id+"/oauth2/token", "grant_type=authorization_code&client_id=x", noAuth,
+			"Content-Type", "application/x-www-form-urlencoded")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for i := 0; i < 3; i++ {
+		if r := post(p); r.status != 400 || r.str("error") != "invalid_client" {
+			t.Fatalf("call %d = %d %s", i, r.status, r.raw)
+		}
+	}
+	r := post(p)
+	if r.status != 429 || r.str("error") != "too_many_requests" || r.header.Get("Retry-After") == "" || r.str("error_description") == "" {
+		t.Fatalf("over the limit = %d %s", r.status, r.raw)
+	}
+	// Another project's budget is its own.
+	q := h.project("Other", tenant.Test)
+	if r := post(q); r.status != 400 {
+		t.Fatalf("other project = %d %s", r.status, r.raw)
 	}
 }

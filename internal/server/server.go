@@ -19,6 +19,7 @@ import (
 	"github.com/latchhq/latch/internal/apierr"
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/config"
+	"github.com/latchhq/latch/internal/connectedapps"
 	"github.com/latchhq/latch/internal/delivery"
 	"github.com/latchhq/latch/internal/delivery/sms"
 	"github.com/latchhq/latch/internal/delivery/smtp"
@@ -55,7 +56,11 @@ type App struct {
 	Handler  http.Handler
 	// Routes lists every authenticated route pattern ("POST /v1/users", ...).
 	Routes []string
-	Outbox *delivery.Outbox
+	// PublicRoutes lists the routes that take no project secret but name
+	// their project in the path (the OAuth token and introspection
+	// endpoints).
+	PublicRoutes []string
+	Outbox       *delivery.Outbox
 	// Webhooks delivers the event log to registered endpoints.
 	Webhooks *webhooks.Dispatcher
 	worker   *delivery.Worker
@@ -110,6 +115,12 @@ var RateLimited = map[string]limits.Route{
 	"POST /v1/totps/authenticate":                {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
 	"POST /v1/totps/recover":                     {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
 	"POST /v1/sessions/migrate":                  {Class: ratelimit.Authenticate},
+	"POST /v1/sessions/exchange_access_token":    {Class: ratelimit.Authenticate},
+	"POST /v1/idp/oauth/authorize/start":         {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
+	"POST /v1/idp/oauth/authorize":               {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
+	// The token endpoint is public (client credentials, not the project
+	// secret); it is limited per project and per IP.
+	"POST /v1/public/{project_id}/oauth2/token": {Class: ratelimit.Authenticate, OAuth: true},
 
 	"POST /v1/users":                    {Class: ratelimit.Create, Fields: []string{"email", "phone_number"}},
 	"POST /v1/passwords":                {Class: ratelimit.Create, Fields: []string{"email"}},
@@ -153,8 +164,9 @@ func New(st store.Store, o Options) (*App, error) {
 	metrics := httpx.NewMetrics(reg)
 
 	mux := http.NewServeMux()
-	var routes []string
+	var routes, publicRoutes []string
 	var authed httpx.Router = httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc, Patterns: &routes}
+	var projectPublic httpx.Router = httpx.ProjectRouter{Mux: mux, Log: log, Lookup: projectSvc.Get, Patterns: &publicRoutes}
 	if o.RateLimiter != nil {
 		guard := &limits.Guard{Policy: ratelimit.DefaultPolicy(), Limiter: o.RateLimiter, Clock: o.Clock, Log: log,
 			RefreshEvery: 5 * time.Second, Overrides: func(ctx context.Context, projectID string) (ratelimit.Overrides, error) {
@@ -165,6 +177,7 @@ func New(st store.Store, o Options) (*App, error) {
 				return ratelimit.ParseOverrides(set.RateLimits)
 			}}
 		authed = limits.Router{Next: authed, Guard: guard, Table: RateLimited}
+		projectPublic = limits.Router{Next: projectPublic, Guard: guard, Table: RateLimited}
 	}
 	(&users.Handler{Service: userSvc, Log: log}).Mount(authed)
 	(&sessions.Handler{Service: sessionSvc, Log: log}).Mount(authed, mux)
@@ -187,6 +200,9 @@ func New(st store.Store, o Options) (*App, error) {
 	// -- totps --
 	totpSvc := &totps.Service{Store: st, Clock: o.Clock, Sessions: sessionSvc, Sealer: sealer}
 	(&totps.Handler{Service: totpSvc, Log: log}).Mount(authed)
+	// -- connected apps --
+	caSvc := &connectedapps.Service{Store: st, Clock: o.Clock, Keys: km, Sessions: sessionSvc}
+	(&connectedapps.Handler{Service: caSvc, Log: log}).Mount(authed, projectPublic)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, r, http.StatusOK, &struct {
@@ -220,12 +236,13 @@ func New(st store.Store, o Options) (*App, error) {
 		providers[k] = v
 	}
 	return &App{
-		Store:    st,
-		Projects: projectSvc,
-		Sessions: sessionSvc,
-		Handler:  httpx.Shell(log, metrics, mux),
-		Routes:   routes,
-		Outbox:   outbox,
+		Store:        st,
+		Projects:     projectSvc,
+		Sessions:     sessionSvc,
+		Handler:      httpx.Shell(log, metrics, mux),
+		Routes:       routes,
+		PublicRoutes: publicRoutes,
+		Outbox:       outbox,
 		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
 			Poll: o.PollOutbox, Lease: o.DeliveryLease, MaxAttempts: 10, Concurrency: OutboxConcurrency},
 		Webhooks: dispatcher,
@@ -244,7 +261,8 @@ func (a *App) RunWorkers(ctx context.Context) {
 	wg.Wait()
 }
 
-// sweep deletes expired sessions so the table does not grow without bound.
+// sweep deletes expired sessions, and expired Connected Apps codes and
+// tokens, so the tables do not grow without bound.
 func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -253,6 +271,11 @@ func (a *App) sweep(ctx context.Context) {
 			a.log.Warn("session sweep failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("swept expired sessions", "count", n)
+		}
+		if n, err := a.Store.DeleteExpiredConnectedAppTokens(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("connected apps token sweep failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("swept expired connected apps codes and tokens", "count", n)
 		}
 		select {
 		case <-ctx.Done():

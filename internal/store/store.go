@@ -210,6 +210,7 @@ type Store interface {
 	PasswordStore
 	TOTPStore
 	WebhookStore
+	ConnectedAppStore
 }
 
 // ProjectStore holds projects and their redirect URLs.
@@ -293,4 +294,163 @@ type KeyStore interface {
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	ListSigningKeys(ctx context.Context, projectID string) ([]SigningKey, error)
 	RetireSigningKey(ctx context.Context, projectID, kid string, at time.Time) error
+}
+
+// ---- Connected Apps ----
+
+// ConnectedApp is a Connected Apps client (an OAuth 2.0 client of the
+// project's users). Confidential clients keep their secret only as a hash;
+// during a rotation the next secret's hash sits beside the current one.
+type ConnectedApp struct {
+	ProjectID                     string
+	ID                            string // connected-app-<env>-<uuid>
+	ClientType                    string // first_party, first_party_public, third_party, third_party_public
+	Name                          string
+	Description                   string
+	Status                        string // active
+	FullAccessAllowed             bool
+	RedirectURLs                  []string
+	PostLogoutRedirectURLs        []string
+	AccessTokenExpiryMinutes      int
+	AccessTokenCustomAudience     string
+	AccessTokenTemplate           string
+	IDTokenTemplate               string
+	LogoURL                       string
+	BypassConsentForOfflineAccess bool
+	CreationMethod                string
+	SecretHash                    string // "" for public clients
+	SecretLastFour                string
+	NextSecretHash                string // "" unless a rotation is in progress
+	NextSecretLastFour            string
+	CreatedAt                     time.Time
+	UpdatedAt                     time.Time
+}
+
+// ConnectedAppCursor is the position after which the next page of
+// ListConnectedApps starts.
+type ConnectedAppCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// ConnectedAppAuthorization is a user's standing grant to a client: the
+// scopes the user has consented to over time.
+type ConnectedAppAuthorization struct {
+	ProjectID string
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AuthorizationCode is an OAuth authorization code; only its hash is
+// stored, and it is redeemed once. GrantID ties together every token issued
+// from it, so a replayed code can revoke them.
+type AuthorizationCode struct {
+	ProjectID     string
+	CodeHash      string
+	GrantID       string
+	ClientID      string
+	UserID        string
+	SessionID     string // the session that authorized, "" when authorized by user_id
+	RedirectURI   string
+	Scopes        []string
+	Resources     []string
+	Nonce         string
+	CodeChallenge string // S256, "" without PKCE
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	UsedAt        *time.Time
+}
+
+// RefreshToken is a Connected Apps refresh token, stored as its hash.
+// A rotated-out token keeps its row with UsedAt set, so its replay is
+// recognised.
+type RefreshToken struct {
+	ProjectID string
+	TokenHash string
+	GrantID   string
+	ClientID  string
+	UserID    string
+	SessionID string
+	Scopes    []string
+	Resources []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+// AccessTokenRecord remembers an issued access token by its jti: revoking
+// consent deletes it (so introspection and exchange refuse the token) and
+// exchanging it for a session marks it, once.
+type AccessTokenRecord struct {
+	ProjectID   string
+	JTI         string
+	GrantID     string
+	ClientID    string
+	UserID      string
+	SessionID   string
+	Scopes      []string
+	IssuedAt    time.Time
+	ExpiresAt   time.Time
+	ExchangedAt *time.Time
+}
+
+// ConnectedAppStore holds Connected Apps clients, users' grants to them,
+// authorization codes and the tokens issued from them. Everything is scoped
+// by project; deleting a client or a user deletes its grants, codes and
+// tokens.
+type ConnectedAppStore interface {
+	CreateConnectedApp(ctx context.Context, c *ConnectedApp) error
+	GetConnectedApp(ctx context.Context, projectID, clientID string) (*ConnectedApp, error)
+	// UpdateConnectedApp writes every mutable field, the secret columns and
+	// UpdatedAt; ErrNotFound if the client is gone.
+	UpdateConnectedApp(ctx context.Context, c *ConnectedApp) error
+	DeleteConnectedApp(ctx context.Context, projectID, clientID string) error
+	// ListConnectedApps pages through a project's clients by (created_at,
+	// id) after the cursor (nil for the first page); total counts them all.
+	ListConnectedApps(ctx context.Context, projectID string, after *ConnectedAppCursor, limit int) (apps []ConnectedApp, total int, err error)
+
+	// PutAuthorization creates or replaces a user's grant to a client
+	// (CreatedAt of an existing grant is kept).
+	PutAuthorization(ctx context.Context, a *ConnectedAppAuthorization) error
+	GetAuthorization(ctx context.Context, projectID, userID, clientID string) (*ConnectedAppAuthorization, error)
+	// ListAuthorizations returns a user's grants, oldest first.
+	ListAuthorizations(ctx context.Context, projectID, userID string) ([]ConnectedAppAuthorization, error)
+	// RevokeAuthorization deletes a user's grant to a client and every
+	// code, refresh token and access-token record issued to that client on
+	// the user's behalf. It reports whether a grant existed.
+	RevokeAuthorization(ctx context.Context, projectID, userID, clientID string) (bool, error)
+
+	CreateAuthorizationCode(ctx context.Context, c *AuthorizationCode) error
+	GetAuthorizationCode(ctx context.Context, projectID, codeHash string) (*AuthorizationCode, error)
+	// ConsumeAuthorizationCode marks the code used if it is unused and
+	// unexpired at now: exactly one of concurrent callers succeeds, the
+	// others get ErrConsumed; an unknown code is ErrNotFound.
+	ConsumeAuthorizationCode(ctx context.Context, projectID, codeHash string, now time.Time) error
+
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	GetRefreshToken(ctx context.Context, projectID, tokenHash string) (*RefreshToken, error)
+	// UseRefreshToken marks the token used (rotated out) if it is unused
+	// and unexpired at now; exactly one concurrent caller succeeds, the
+	// others get ErrConsumed; unknown is ErrNotFound.
+	UseRefreshToken(ctx context.Context, projectID, tokenHash string, now time.Time) error
+	// ExtendRefreshToken moves an unused, unexpired token's expiry to
+	// until; ErrConsumed if it is used or expired at now.
+	ExtendRefreshToken(ctx context.Context, projectID, tokenHash string, now, until time.Time) error
+
+	CreateAccessTokenRecord(ctx context.Context, r *AccessTokenRecord) error
+	GetAccessTokenRecord(ctx context.Context, projectID, jti string) (*AccessTokenRecord, error)
+	// MarkAccessTokenExchanged records the token's one exchange for a
+	// session: exactly one concurrent caller succeeds, the others get
+	// ErrConsumed; a token with no record is ErrNotFound.
+	MarkAccessTokenExchanged(ctx context.Context, projectID, jti string, now time.Time) error
+
+	// RevokeGrant deletes the refresh tokens and access-token records
+	// issued under a grant (a replayed code or refresh token).
+	RevokeGrant(ctx context.Context, projectID, grantID string) error
+	// DeleteExpiredConnectedAppTokens deletes codes, refresh tokens and
+	// access-token records that expired before before, in every project.
+	DeleteExpiredConnectedAppTokens(ctx context.Context, before time.Time) (int64, error)
 }

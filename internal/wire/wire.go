@@ -167,6 +167,12 @@ type RecoveryCodeFactor struct {
 	TOTPRecoveryCodeID string `json:"totp_recovery_code_id"`
 }
 
+// OAuthAccessTokenExchangeFactor is the detail of a factor that came from
+// exchanging a Connected Apps access token (sessions.exchangeAccessToken).
+type OAuthAccessTokenExchangeFactor struct {
+	ClientID string `json:"client_id"`
+}
+
 // Factor is the SDK's AuthenticationFactor. Only the detail that applies
 // is set; later products add theirs.
 type Factor struct {
@@ -180,6 +186,8 @@ type Factor struct {
 	EmbeddedFactor      *EmbeddedFactor         `json:"embeddable_magic_link_factor,omitempty"`
 	AuthenticatorApp    *AuthenticatorAppFactor `json:"authenticator_app_factor,omitempty"`
 	RecoveryCode        *RecoveryCodeFactor     `json:"recovery_code_factor,omitempty"`
+	// AccessTokenExchange: type oauth, delivery method oauth_access_token_exchange.
+	AccessTokenExchange *OAuthAccessTokenExchangeFactor `json:"oauth_access_token_exchange_factor,omitempty"`
 }
 
 // Same reports whether two factors are the same method, so a re-used factor
@@ -199,11 +207,13 @@ func (f Factor) Same(o Factor) bool {
 		return f.AuthenticatorApp.TOTPID == o.AuthenticatorApp.TOTPID
 	case f.RecoveryCode != nil && o.RecoveryCode != nil:
 		return f.RecoveryCode.TOTPRecoveryCodeID == o.RecoveryCode.TOTPRecoveryCodeID
+	case f.AccessTokenExchange != nil && o.AccessTokenExchange != nil:
+		return f.AccessTokenExchange.ClientID == o.AccessTokenExchange.ClientID
 	}
 	// Factors without detail (a password) are the same method by type.
 	return f.EmailFactor == nil && o.EmailFactor == nil && f.PhoneNumberFactor == nil && o.PhoneNumberFactor == nil &&
 		f.EmbeddedFactor == nil && o.EmbeddedFactor == nil && f.AuthenticatorApp == nil && o.AuthenticatorApp == nil &&
-		f.RecoveryCode == nil && o.RecoveryCode == nil
+		f.RecoveryCode == nil && o.RecoveryCode == nil && f.AccessTokenExchange == nil && o.AccessTokenExchange == nil
 }
 
 // Session is the SDK's Session.

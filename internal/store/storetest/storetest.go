@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tx", txTests},
 		{"Factors", factorTests},
 		{"Webhooks", webhookTests},
+		{"ConnectedApps", connectedAppTests},
 		{"Ping", []subtest{{"Answers", testPing}}},
 	}
 	runGroups(t, open, groups)
@@ -60,7 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 // unique emails and outbox leases under concurrent callers.
 func RunConcurrency(t *testing.T, open func(t *testing.T) store.Store) {
 	runGroups(t, open, []group{{"Concurrency", concurrencyTests}, {"FactorConcurrency", factorConcurrencyTests},
-		{"WebhookConcurrency", webhookConcurrencyTests}})
+		{"WebhookConcurrency", webhookConcurrencyTests}, {"ConnectedAppConcurrency", connectedAppConcurrencyTests}})
 }
 
 func runGroups(t *testing.T, open func(t *testing.T) store.Store, groups []group) {
