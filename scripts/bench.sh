@@ -35,7 +35,7 @@ unserve() {
 }
 
 echo "## go test -bench (in-process handler, no network)"
-go test -run '^$' -bench . -benchtime 2s -benchmem ./internal/bench/
+go test -run '^$' -bench . -benchtime 3s -benchmem ./internal/bench/
 
 echo; echo "## latchload, Latch in process, SQLite"
 "$bin/latchload" -duration "$D"
