@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -52,6 +53,17 @@ type ClassRules struct {
 type Policy struct {
 	classes  map[Class]ClassRules
 	projects map[string]Overrides
+	// key, when set, keys the identifier hash (HMAC-SHA256), so whoever
+	// reads the limiter's keys (Redis) cannot test guessed email addresses
+	// or phone numbers against them.
+	key []byte
+}
+
+// WithIdentifierKey returns p hashing identifiers with HMAC-SHA256 under
+// key. Replicas sharing a limiter must share the key.
+func (p Policy) WithIdentifierKey(key []byte) Policy {
+	p.key = slices.Clone(key)
+	return p
 }
 
 // DefaultPolicy returns the rules Latch applies unless configured otherwise.
@@ -153,7 +165,7 @@ func (p Policy) With(overrides ...Overrides) (Policy, error) {
 	if err := p.validate(overrides); err != nil {
 		return p, err
 	}
-	q := Policy{classes: maps.Clone(p.classes), projects: p.projects}
+	q := Policy{classes: maps.Clone(p.classes), projects: p.projects, key: p.key}
 	for _, o := range overrides {
 		for c, co := range o {
 			q.classes[c] = co.apply(q.classes[c])
@@ -168,7 +180,7 @@ func (p Policy) WithProject(projectID string, overrides ...Overrides) (Policy, e
 	if err := p.validate(overrides); err != nil {
 		return p, err
 	}
-	q := Policy{classes: p.classes, projects: maps.Clone(p.projects)}
+	q := Policy{classes: p.classes, projects: maps.Clone(p.projects), key: p.key}
 	if q.projects == nil {
 		q.projects = make(map[string]Overrides)
 	}
@@ -232,8 +244,9 @@ func unknownClass(name string) error {
 // bite once something is already over a limit.
 //
 // Keys are "<projectID>:<class>:p" and "<projectID>:<class>:i:<hash>", the
-// hash being the first 128 bits of the identifier's SHA-256 in hex, so no
-// email address or phone number reaches Redis or a log. Pass identifiers
+// hash being the first 128 bits of the identifier's HMAC-SHA256 under the
+// policy's identifier key (plain SHA-256 without one) in hex, so no email
+// address or phone number reaches Redis or a log. Pass identifiers
 // normalised (lower-case email, E.164 phone), or variants get budgets of
 // their own.
 //
@@ -255,7 +268,7 @@ func (p Policy) Check(ctx context.Context, l Limiter, projectID string, c Class,
 			if id == "" {
 				continue // an absent identifier must not become one shared bucket
 			}
-			key := identifierKey(projectID, c, id)
+			key := p.identifierKey(projectID, c, id)
 			if slices.Contains(keys, key) {
 				continue // the same identifier twice is one event, not two
 			}
@@ -284,8 +297,16 @@ func projectKey(projectID string, c Class) string {
 	return projectID + ":" + string(c) + ":p"
 }
 
-func identifierKey(projectID string, c Class, identifier string) string {
-	sum := sha256.Sum256([]byte(identifier))
+func (p Policy) identifierKey(projectID string, c Class, identifier string) string {
+	var sum []byte
+	if p.key != nil {
+		m := hmac.New(sha256.New, p.key)
+		m.Write([]byte(identifier))
+		sum = m.Sum(nil)
+	} else {
+		s := sha256.Sum256([]byte(identifier))
+		sum = s[:]
+	}
 	return projectID + ":" + string(c) + ":i:" + hex.EncodeToString(sum[:16])
 }
 

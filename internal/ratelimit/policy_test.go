@@ -220,7 +220,7 @@ func TestCheckKeys(t *testing.T) {
 
 func TestCheckCombinesDecisions(t *testing.T) {
 	ctx := context.Background()
-	idKey := func(id string) string { return identifierKey("p", Send, id) }
+	idKey := func(id string) string { return DefaultPolicy().identifierKey("p", Send, id) }
 	tests := []struct {
 		name     string
 		answers  map[string]Decision
@@ -359,4 +359,44 @@ func BenchmarkPolicyCheck(b *testing.B) {
 			p.Check(context.Background(), m, "project-live-00000000-0000-0000-0000-000000000000", Authenticate, "user-live-00000000-0000-0000-0000-000000000000")
 		}
 	})
+}
+
+// With an identifier key the stored hash is an HMAC: the plain SHA-256 of
+// a guessed address no longer finds its bucket, and replicas with the same
+// key agree.
+func TestIdentifierKey(t *testing.T) {
+	email := "ada@example.com"
+	plain := DefaultPolicy().identifierKey("p", Send, email)
+	a := DefaultPolicy().WithIdentifierKey([]byte("replica key 0123456789abcdef0123"))
+	b := DefaultPolicy().WithIdentifierKey([]byte("replica key 0123456789abcdef0123"))
+	other := DefaultPolicy().WithIdentifierKey([]byte("another key 0123456789abcdef0123"))
+	ka := a.identifierKey("p", Send, email)
+	if ka == plain || !strings.HasPrefix(ka, "p:send:i:") || len(ka) != len(plain) {
+		t.Fatalf("keyed %q, plain %q", ka, plain)
+	}
+	if kb := b.identifierKey("p", Send, email); kb != ka {
+		t.Fatalf("same key, different hashes: %q, %q", ka, kb)
+	}
+	if ko := other.identifierKey("p", Send, email); ko == ka {
+		t.Fatal("different keys, same hash")
+	}
+	// The key survives overrides.
+	q, err := a.WithProject("p", Overrides{Send: {PerProject: &Rule{Limit: 1, Period: time.Second, Burst: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := q.With(Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.identifierKey("p", Send, email) != ka {
+		t.Fatal("overrides dropped the identifier key")
+	}
+	rec := &recorder{}
+	if _, err := a.Check(context.Background(), rec, "p", Send, email); err != nil {
+		t.Fatal(err)
+	}
+	if rec.keys[0] != ka {
+		t.Fatalf("Check used %q, want %q", rec.keys[0], ka)
+	}
 }

@@ -168,7 +168,8 @@ func New(st store.Store, o Options) (*App, error) {
 	var authed httpx.Router = httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc, Patterns: &routes}
 	var projectPublic httpx.Router = httpx.ProjectRouter{Mux: mux, Log: log, Lookup: projectSvc.Get, Patterns: &publicRoutes}
 	if o.RateLimiter != nil {
-		guard := &limits.Guard{Policy: ratelimit.DefaultPolicy(), Limiter: o.RateLimiter, Clock: o.Clock, Log: log,
+		policy := ratelimit.DefaultPolicy().WithIdentifierKey(secrets.DeriveKey(o.MasterKey, "rate limit identifiers"))
+		guard := &limits.Guard{Policy: policy, Limiter: o.RateLimiter, Clock: o.Clock, Log: log,
 			RefreshEvery: 5 * time.Second, Overrides: func(ctx context.Context, projectID string) (ratelimit.Overrides, error) {
 				set, err := projectSvc.Settings(ctx, projectID)
 				if err != nil || len(set.RateLimits) == 0 {
