@@ -38,6 +38,9 @@ type Config struct {
 	// delivery it is sending; one in flight when a replica dies is sent
 	// again (same Message-ID or webhook-id) after this.
 	DeliveryLease time.Duration
+	// Retention is how long events, webhook delivery records and settled
+	// outbox messages are kept; zero keeps them forever.
+	Retention time.Duration
 }
 
 // SMTP configures the SMTP email provider; Host empty means none.
@@ -82,6 +85,7 @@ func Default() Config {
 		RateLimits:      "on",
 		ShutdownTimeout: 20 * time.Second,
 		DeliveryLease:   time.Minute,
+		Retention:       30 * 24 * time.Hour,
 	}
 }
 
@@ -135,6 +139,8 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RedisURL, "redis-url", env("REDIS_URL", c.RedisURL), "redis://... to share rate limits across replicas (LATCH_REDIS_URL)")
 	fs.DurationVar(&c.DeliveryLease, "delivery-lease", envDuration("DELIVERY_LEASE", c.DeliveryLease),
 		"how long a replica owns a message or webhook it is sending; after a crash they are retried after this (LATCH_DELIVERY_LEASE)")
+	fs.DurationVar(&c.Retention, "retention", envDuration("RETENTION", c.Retention),
+		"how long events, webhook delivery records and sent messages are kept; 0 keeps them forever (LATCH_RETENTION)")
 }
 
 // Validate reports every problem at once.
@@ -177,6 +183,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DeliveryLease < 2*time.Second || c.DeliveryLease > time.Hour {
 		errs = append(errs, fmt.Errorf("--delivery-lease must be between 2s and 1h, not %s", c.DeliveryLease))
+	}
+	if c.Retention != 0 && c.Retention < time.Hour {
+		errs = append(errs, fmt.Errorf("--retention must be 0 (keep forever) or at least 1h, not %s", c.Retention))
 	}
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		errs = append(errs, errors.New("--smtp-from is required with --smtp-host"))

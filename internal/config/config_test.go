@@ -31,3 +31,26 @@ func TestDeliveryLease(t *testing.T) {
 		}
 	}
 }
+
+func TestRetention(t *testing.T) {
+	c := Default()
+	if c.Retention != 30*24*time.Hour {
+		t.Fatalf("default retention %s", c.Retention)
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.Flags(fs)
+	for _, ok := range []string{"0", "1h", "2160h"} {
+		if err := fs.Parse([]string{"--retention", ok}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("--retention %s refused: %v", ok, err)
+		}
+	}
+	if err := fs.Parse([]string{"--retention", "30m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--retention must be 0 (keep forever) or at least 1h") {
+		t.Errorf("--retention 30m: %v", err)
+	}
+}

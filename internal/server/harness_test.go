@@ -53,6 +53,7 @@ type harnessOptions struct {
 	providers  map[string]delivery.Provider
 	emailLive  string
 	poll       time.Duration
+	retention  time.Duration
 }
 
 type harness struct {
@@ -95,6 +96,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		Providers:   o.providers,
 		EmailLive:   o.emailLive,
 		PollOutbox:  o.poll,
+		Retention:   o.retention,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)

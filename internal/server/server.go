@@ -62,10 +62,11 @@ type App struct {
 	PublicRoutes []string
 	Outbox       *delivery.Outbox
 	// Webhooks delivers the event log to registered endpoints.
-	Webhooks *webhooks.Dispatcher
-	worker   *delivery.Worker
-	log      *slog.Logger
-	clock    clock.Clock
+	Webhooks  *webhooks.Dispatcher
+	worker    *delivery.Worker
+	log       *slog.Logger
+	clock     clock.Clock
+	retention time.Duration
 }
 
 // Options are what New needs beyond the store.
@@ -81,6 +82,9 @@ type Options struct {
 	// DeliveryLease is how long a worker owns a message or webhook delivery
 	// it is sending; zero means a minute.
 	DeliveryLease time.Duration
+	// Retention is how long events (with their delivery records) and
+	// settled outbox messages are kept; zero keeps them forever.
+	Retention time.Duration
 	// WebhookClient sends webhook deliveries; nil means the dispatcher's own.
 	WebhookClient *http.Client
 	// RateLimiter enforces RateLimited; nil turns rate limits off.
@@ -246,9 +250,10 @@ func New(st store.Store, o Options) (*App, error) {
 		Outbox:       outbox,
 		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
 			Poll: o.PollOutbox, Lease: o.DeliveryLease, MaxAttempts: 10, Concurrency: OutboxConcurrency},
-		Webhooks: dispatcher,
-		log:      log,
-		clock:    o.Clock,
+		Webhooks:  dispatcher,
+		log:       log,
+		clock:     o.Clock,
+		retention: o.Retention,
 	}, nil
 }
 
@@ -268,21 +273,56 @@ func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := a.Store.DeleteExpiredSessions(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
-			a.log.Warn("session sweep failed", "err", err)
-		} else if n > 0 {
-			a.log.Info("swept expired sessions", "count", n)
-		}
-		if n, err := a.Store.DeleteExpiredConnectedAppTokens(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
-			a.log.Warn("connected apps token sweep failed", "err", err)
-		} else if n > 0 {
-			a.log.Info("swept expired connected apps codes and tokens", "count", n)
-		}
+		a.SweepOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// SweepOnce deletes expired sessions and Connected Apps codes and tokens,
+// and events, delivery records and settled outbox messages older than the
+// retention; the sweeper runs it every ten minutes.
+func (a *App) SweepOnce(ctx context.Context) {
+	if n, err := a.Store.DeleteExpiredSessions(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
+		a.log.Warn("session sweep failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("swept expired sessions", "count", n)
+	}
+	if n, err := a.Store.DeleteExpiredConnectedAppTokens(ctx, a.clock.Now()); err != nil && ctx.Err() == nil {
+		a.log.Warn("connected apps token sweep failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("swept expired connected apps codes and tokens", "count", n)
+	}
+	if a.retention > 0 {
+		before := a.clock.Now().Add(-a.retention)
+		a.sweepBatches(ctx, "events", func(n int) (int64, error) { return a.Store.DeleteEventsBefore(ctx, before, n) })
+		a.sweepBatches(ctx, "outbox messages", func(n int) (int64, error) { return a.Store.DeleteMessagesBefore(ctx, before, n) })
+	}
+}
+
+// sweepBatches deletes in batches of 1,000 until a batch comes back short,
+// so no single statement holds SQLite's writer for long.
+func (a *App) sweepBatches(ctx context.Context, what string, del func(n int) (int64, error)) {
+	const batch = 1000
+	var total int64
+	for ctx.Err() == nil {
+		n, err := del(batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("retention sweep failed", "what", what, "err", err)
+			}
+			break
+		}
+		total += n
+		if n < batch {
+			break
+		}
+	}
+	if total > 0 {
+		a.log.Info("retention sweep", "what", what, "deleted", total, "older_than", a.retention)
 	}
 }
 
@@ -365,7 +405,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 	}
 	defer closeLimiter()
 	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive, TextLive: textLive,
-		RateLimiter: limiter, DeliveryLease: cfg.DeliveryLease})
+		RateLimiter: limiter, DeliveryLease: cfg.DeliveryLease, Retention: cfg.Retention})
 	if err != nil {
 		return err
 	}

@@ -287,6 +287,9 @@ type OutboxStore interface {
 	MarkSent(ctx context.Context, id string, at time.Time, scrub bool) error
 	MarkFailed(ctx context.Context, id string, errText string, next time.Time, final bool) error
 	ListMessages(ctx context.Context, projectID, to string, limit int) ([]OutboxMessage, error)
+	// DeleteMessagesBefore deletes up to limit messages created before
+	// before, across projects, that are settled (sent or failed).
+	DeleteMessagesBefore(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // KeyStore holds signing keys.

@@ -77,6 +77,10 @@ type WebhookStore interface {
 	// every call, so one registered a moment ago by another process gets
 	// the next event. Call it inside the Tx of the change it records.
 	AppendEvent(ctx context.Context, e *Event) error
+	// DeleteEventsBefore deletes up to limit events created before before,
+	// across projects, with their delivery records; an event with a
+	// delivery still pending or sending is kept until that settles.
+	DeleteEventsBefore(ctx context.Context, before time.Time, limit int) (int64, error)
 	GetEvent(ctx context.Context, projectID, eventID string) (*Event, error)
 	// ListEvents lists a project's events newest first.
 	ListEvents(ctx context.Context, projectID string, limit int) ([]Event, error)

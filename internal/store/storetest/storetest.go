@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Factors", factorTests},
 		{"Webhooks", webhookTests},
 		{"ConnectedApps", connectedAppTests},
+		{"Retention", retentionTests},
 		{"Ping", []subtest{{"Answers", testPing}}},
 	}
 	runGroups(t, open, groups)
