@@ -484,7 +484,7 @@ func (s *Service) verifyAccessToken(ctx context.Context, p tenant.Project, token
 	a.Iat, okI = number(raw["iat"])
 	a.Nbf, okN = number(raw["nbf"])
 	a.Exp, okE = number(raw["exp"])
-	if a.Iss != Issuer(p) || !audienceHas(raw["aud"], p.ID) || !ids.Valid(ids.ConnectedApp, a.ClientID) || a.JTI == "" ||
+	if a.Iss != Issuer(p) || !keys.AudienceHas(raw["aud"], p.ID) || !ids.Valid(ids.ConnectedApp, a.ClientID) || a.JTI == "" ||
 		a.Sub == "" || !okI || !okN || !okE {
 		return nil, errNotAccessToken
 	}
@@ -497,20 +497,6 @@ func (s *Service) verifyAccessToken(ctx context.Context, p tenant.Project, token
 func number(v any) (int64, bool) {
 	f, ok := v.(float64)
 	return int64(f), ok
-}
-
-func audienceHas(aud any, id string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == id
-	case []any:
-		for _, v := range a {
-			if v == id {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // Introspection is an RFC 7662 answer: Active, and when active the claims.

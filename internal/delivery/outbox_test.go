@@ -31,34 +31,63 @@ func (p *slowProvider) Send(_ context.Context, m *store.OutboxMessage) error {
 }
 func (p *slowProvider) Keeps() bool { return false }
 
+// fixture is a fresh SQLite store, a fake clock and an outbox whose live
+// email goes to provider.
+type fixture struct {
+	st     *sqlstore.Store
+	clk    *clock.Fake
+	outbox *delivery.Outbox
+}
+
+func newFixture(t *testing.T, provider string) *fixture {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := clock.NewFake(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	return &fixture{st: st, clk: clk, outbox: delivery.NewOutbox(clk, provider)}
+}
+
+func (f *fixture) project(t *testing.T, env tenant.Environment) tenant.Project {
+	t.Helper()
+	c, err := projects.New(f.st, f.clk).Create(context.Background(), "p", tenant.Consumer, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenant.Project{ID: c.ProjectID, Environment: env, Vertical: tenant.Consumer}
+}
+
+// queue enqueues one email to each address and returns the message ids.
+func (f *fixture) queue(t *testing.T, p tenant.Project, to ...string) []string {
+	t.Helper()
+	var ids []string
+	for _, addr := range to {
+		id, err := f.outbox.EnqueueEmail(context.Background(), f.st, p, delivery.Email{To: addr, Rendered: delivery.Rendered{Subject: "s", Text: "t", HTML: "h"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (f *fixture) worker(providers map[string]delivery.Provider, lease time.Duration, concurrency int) *delivery.Worker {
+	return &delivery.Worker{Store: f.st, Outbox: f.outbox, Providers: providers, Clock: f.clk,
+		Log: slog.New(slog.DiscardHandler), Poll: time.Hour, Lease: lease, MaxAttempts: 3, Concurrency: concurrency}
+}
+
 // A worker must not start a send its lease may not outlast: another
 // replica takes the message when the lease lapses, and both would send it.
 func TestWorkerStopsABatchBeforeItsLeaseCanLapse(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk := clock.NewFake(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
-	proj, err := projects.New(st, clk).Create(ctx, "p", tenant.Consumer, tenant.Live)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := tenant.Project{ID: proj.ProjectID, Environment: tenant.Live, Vertical: tenant.Consumer}
-	outbox := delivery.NewOutbox(clk, "slow")
-	var queued []string
-	for _, to := range []string{"a@example.com", "b@example.com", "c@example.com"} {
-		id, err := outbox.EnqueueEmail(ctx, st, p, delivery.Email{To: to, Rendered: delivery.Rendered{Subject: "s", Text: "t", HTML: "h"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		queued = append(queued, id)
-	}
+	f := newFixture(t, "slow")
+	clk := f.clk
+	queued := f.queue(t, f.project(t, tenant.Live), "a@example.com", "b@example.com", "c@example.com")
 	const lease = 10 * time.Second
 	slow := &slowProvider{clock: clk, by: lease/2 + time.Second}
-	w := &delivery.Worker{Store: st, Outbox: outbox, Providers: map[string]delivery.Provider{"slow": slow}, Clock: clk,
-		Log: slog.New(slog.DiscardHandler), Poll: time.Hour, Lease: lease, MaxAttempts: 3}
+	w := f.worker(map[string]delivery.Provider{"slow": slow}, lease, 0)
 
 	if n := w.Batch(ctx); n != 1 || len(slow.sent) != 1 {
 		t.Fatalf("first batch handled %d, sent %v; want one send, then stop", n, slow.sent)
@@ -90,29 +119,14 @@ func TestWorkerStopsABatchBeforeItsLeaseCanLapse(t *testing.T) {
 // leased them, next to ones a real provider sends one by one.
 func TestWorkerSettlesKeptMessagesTogether(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk := clock.NewFake(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
-	var ps []tenant.Project
-	for _, env := range []tenant.Environment{tenant.Test, tenant.Live} {
-		c, err := projects.New(st, clk).Create(ctx, "p", tenant.Consumer, env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, tenant.Project{ID: c.ProjectID, Environment: env, Vertical: tenant.Consumer})
-	}
-	outbox := delivery.NewOutbox(clk, "slow")
+	f := newFixture(t, "slow")
+	ps := []tenant.Project{f.project(t, tenant.Test), f.project(t, tenant.Live)}
 	for i := range 12 {
-		if _, err := outbox.EnqueueEmail(ctx, st, ps[i%2], delivery.Email{To: "a@example.com", Rendered: delivery.Rendered{Subject: "s", Text: "t", HTML: "h"}}); err != nil {
-			t.Fatal(err)
-		}
+		f.queue(t, ps[i%2], "a@example.com")
 	}
-	slow := &slowProvider{clock: clk, by: time.Millisecond}
-	w := &delivery.Worker{Store: st, Outbox: outbox, Providers: map[string]delivery.Provider{"dev": delivery.Dev{}, "slow": slow}, Clock: clk,
-		Log: slog.New(slog.DiscardHandler), Poll: time.Hour, Lease: time.Minute, MaxAttempts: 3}
+	st := f.st
+	slow := &slowProvider{clock: f.clk, by: time.Millisecond}
+	w := f.worker(map[string]delivery.Provider{"dev": delivery.Dev{}, "slow": slow}, time.Minute, 0)
 	if n := w.Batch(ctx); n != 12 || len(slow.sent) != 6 {
 		t.Fatalf("batch handled %d with %d real sends; want 12, 6 of them real", n, len(slow.sent))
 	}
@@ -158,26 +172,12 @@ func (p *gatedProvider) Keeps() bool { return false }
 // Real sends run Concurrency at a time, never more.
 func TestWorkerSendsConcurrently(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "latch.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clk := clock.NewFake(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
-	c, err := projects.New(st, clk).Create(ctx, "p", tenant.Consumer, tenant.Live)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := tenant.Project{ID: c.ProjectID, Environment: tenant.Live, Vertical: tenant.Consumer}
-	outbox := delivery.NewOutbox(clk, "gated")
-	for range 8 {
-		if _, err := outbox.EnqueueEmail(ctx, st, p, delivery.Email{To: "a@example.com", Rendered: delivery.Rendered{Subject: "s", Text: "t", HTML: "h"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := newFixture(t, "gated")
+	p := f.project(t, tenant.Live)
+	f.queue(t, p, "a@example.com", "a@example.com", "a@example.com", "a@example.com", "a@example.com", "a@example.com", "a@example.com", "a@example.com")
+	st := f.st
 	gp := &gatedProvider{started: make(chan struct{}, 8), release: make(chan struct{})}
-	w := &delivery.Worker{Store: st, Outbox: outbox, Providers: map[string]delivery.Provider{"gated": gp}, Clock: clk,
-		Log: slog.New(slog.DiscardHandler), Poll: time.Hour, Lease: time.Minute, MaxAttempts: 3, Concurrency: 3}
+	w := f.worker(map[string]delivery.Provider{"gated": gp}, time.Minute, 3)
 	done := make(chan int)
 	go func() { done <- w.Batch(ctx) }()
 	for i := range 3 {

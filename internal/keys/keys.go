@@ -331,3 +331,19 @@ func canonical(token string) bool {
 	}
 	return true
 }
+
+// AudienceHas reports whether a decoded JWT "aud" claim (a string or an
+// array of strings) names id.
+func AudienceHas(aud any, id string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == id
+	case []any:
+		for _, v := range a {
+			if v == id {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -405,27 +405,13 @@ func (s *Service) VerifyJWT(ctx context.Context, p tenant.Project, token string)
 	if iss, _ := claims["iss"].(string); iss != "stytch.com/"+p.ID {
 		return nil, apierr.InvalidSessionJWT.With("The JWT issuer is not this project.")
 	}
-	if !audienceHas(claims["aud"], p.ID) {
+	if !keys.AudienceHas(claims["aud"], p.ID) {
 		return nil, apierr.InvalidSessionJWT.With("The JWT audience is not this project.")
 	}
 	if _, ok := claims[SessionClaim].(map[string]any); !ok {
 		return nil, apierr.InvalidSessionJWT.With("The JWT carries no session claim.")
 	}
 	return claims, nil
-}
-
-func audienceHas(aud any, id string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == id
-	case []any:
-		for _, v := range a {
-			if v == id {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // AuthenticateRequest is sessions.authenticate.
