@@ -37,6 +37,10 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 		t.FailNow()
 	}
 	a, b := reps[0].URL, reps[1].URL
+	// Both found an empty database; they made one project between them.
+	if dev := queryStrings(t, db, `SELECT id FROM projects WHERE name = 'Latch development project'`); len(dev) != 1 {
+		t.Fatalf("replicas starting together made %d development projects", len(dev))
+	}
 
 	// Created while both run; neither restarts.
 	project, secret := liveProject(t, env, []string{"--database-url", dsn}, hooks.URL)

@@ -62,6 +62,41 @@ type Created struct {
 
 // Create makes a project environment with a secret and default redirect URLs.
 func (s *Service) Create(ctx context.Context, name string, vertical tenant.Vertical, env tenant.Environment) (*Created, error) {
+	var c *Created
+	err := s.store.Tx(ctx, func(tx store.Store) error {
+		var err error
+		c, err = s.create(ctx, tx, name, vertical, env)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CreateFirst creates the project only if the database has none, and
+// reports whether it did. Replicas starting together on one empty
+// database make one project between them, not one each.
+func (s *Service) CreateFirst(ctx context.Context, name string, vertical tenant.Vertical, env tenant.Environment) (*Created, bool, error) {
+	var c *Created
+	err := s.store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.SerializeFirstStart(ctx); err != nil {
+			return err
+		}
+		list, err := tx.ListProjects(ctx)
+		if err != nil || len(list) > 0 {
+			return err
+		}
+		c, err = s.create(ctx, tx, name, vertical, env)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return c, c != nil, nil
+}
+
+func (s *Service) create(ctx context.Context, tx store.Store, name string, vertical tenant.Vertical, env tenant.Environment) (*Created, error) {
 	if vertical != tenant.Consumer && vertical != tenant.B2B {
 		return nil, fmt.Errorf("vertical must be consumer or b2b, not %q", vertical)
 	}
@@ -81,29 +116,23 @@ func (s *Service) Create(ctx context.Context, name string, vertical tenant.Verti
 		Vertical:    string(vertical),
 		Name:        name,
 	}
-	err := s.store.Tx(ctx, func(tx store.Store) error {
-		if err := tx.CreateProject(ctx, &store.Project{
-			ID: c.ProjectID, Name: name, Vertical: string(vertical), Environment: string(env),
-			SecretHash: secrets.Hash(secret), PublicToken: c.PublicToken, CreatedAt: s.clock.Now(),
-		}); err != nil {
-			return err
-		}
-		if env != tenant.Test {
-			return nil // live projects register their own URLs
-		}
-		types := RedirectTypes
-		if vertical == tenant.B2B {
-			types = []string{"login", "signup", "invite", "reset_password", "discovery"}
-		}
-		for _, t := range types {
-			if err := tx.AddRedirectURL(ctx, store.RedirectURL{ProjectID: c.ProjectID, Type: t, URL: DefaultRedirectURL, IsDefault: true}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := tx.CreateProject(ctx, &store.Project{
+		ID: c.ProjectID, Name: name, Vertical: string(vertical), Environment: string(env),
+		SecretHash: secrets.Hash(secret), PublicToken: c.PublicToken, CreatedAt: s.clock.Now(),
+	}); err != nil {
 		return nil, err
+	}
+	if env != tenant.Test {
+		return c, nil // live projects register their own URLs
+	}
+	types := RedirectTypes
+	if vertical == tenant.B2B {
+		types = []string{"login", "signup", "invite", "reset_password", "discovery"}
+	}
+	for _, t := range types {
+		if err := tx.AddRedirectURL(ctx, store.RedirectURL{ProjectID: c.ProjectID, Type: t, URL: DefaultRedirectURL, IsDefault: true}); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

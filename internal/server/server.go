@@ -467,20 +467,16 @@ func hostOf(a net.Addr) string {
 // writes its credentials; later starts read the file back for the banner.
 func firstProject(ctx context.Context, app *App, dataDir string) (*Credentials, error) {
 	path := filepath.Join(dataDir, "credentials.json")
-	list, err := app.Store.ListProjects(ctx)
+	c, created, err := app.Projects.CreateFirst(ctx, "Latch development project", tenant.Consumer, tenant.Test)
 	if err != nil {
 		return nil, err
 	}
-	if len(list) > 0 {
+	if !created {
 		var c Credentials
 		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &c) == nil {
 			return &c, nil
 		}
 		return nil, nil
-	}
-	c, err := app.Projects.Create(ctx, "Latch development project", tenant.Consumer, tenant.Test)
-	if err != nil {
-		return nil, err
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {

@@ -218,6 +218,11 @@ type ProjectStore interface {
 	CreateProject(ctx context.Context, p *Project) error
 	GetProject(ctx context.Context, id string) (*Project, error)
 	ListProjects(ctx context.Context) ([]Project, error)
+	// SerializeFirstStart, inside a Tx, holds until the transaction ends a
+	// lock that every process's first-start check takes, so two replicas
+	// starting on an empty database do not both create a project. (SQLite's
+	// write transactions are serial already.)
+	SerializeFirstStart(ctx context.Context) error
 	// UpdateProjectSettings replaces the project's settings object.
 	UpdateProjectSettings(ctx context.Context, id string, settings json.RawMessage) error
 	AddRedirectURL(ctx context.Context, u RedirectURL) error

@@ -92,3 +92,15 @@ func (s *Store) ListRedirectURLs(ctx context.Context, projectID string) ([]store
 	}
 	return out, wrap(rows.Err())
 }
+
+// firstStartLock is the PostgreSQL advisory lock key of SerializeFirstStart
+// (migrations use 745283).
+const firstStartLock = 745284
+
+func (s *Store) SerializeFirstStart(ctx context.Context) error {
+	if s.d.name != "postgres" {
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", firstStartLock)
+	return wrap(err)
+}
