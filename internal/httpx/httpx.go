@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -147,17 +148,17 @@ func Decode(r *http.Request, dst any) error {
 		return apierr.BadRequest.With("The request body must be a JSON object.")
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
-		return decodeError(err)
+		return decodeError(err, reflect.TypeOf(dst))
 	}
 	return nil
 }
 
-func decodeError(err error) error {
+func decodeError(err error, dst reflect.Type) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		field := te.Field
+		field := jsonPath(dst, te.Field)
 		if field == "" {
 			return apierr.BadRequest.With("The request body must be a JSON object.")
 		}
@@ -171,6 +172,45 @@ func decodeError(err error) error {
 		}
 		return apierr.BadRequest.Withf("The request body is not valid JSON: %s.", err.Error())
 	}
+}
+
+// jsonPath turns encoding/json's path of a field, which names embedded
+// structs by their Go names ("RequestFields.session_duration_minutes"),
+// into the path the client sent ("session_duration_minutes").
+func jsonPath(t reflect.Type, path string) string {
+	if path == "" {
+		return ""
+	}
+	var out []string
+	for _, seg := range strings.Split(path, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			out = append(out, seg)
+			t = nil
+			continue
+		}
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous {
+			t = f.Type // an embedded struct: no segment of its own in JSON
+			continue
+		}
+		out = append(out, seg)
+		t = fieldByJSONName(t, seg)
+	}
+	return strings.Join(out, ".")
+}
+
+// fieldByJSONName finds the type of t's field (promoted ones included)
+// that encodes as name.
+func fieldByJSONName(t reflect.Type, name string) reflect.Type {
+	for _, f := range reflect.VisibleFields(t) {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || (tag == "" && strings.EqualFold(f.Name, name)) {
+			return f.Type
+		}
+	}
+	return nil
 }
 
 func jsonTypeName(kind string) string {

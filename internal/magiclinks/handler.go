@@ -171,11 +171,8 @@ type authenticateRequest struct {
 		IPMatchRequired        bool `json:"ip_match_required"`
 		UserAgentMatchRequired bool `json:"user_agent_match_required"`
 	} `json:"options"`
-	SessionToken           string         `json:"session_token"`
-	SessionJWT             string         `json:"session_jwt"`
-	SessionDurationMinutes *int           `json:"session_duration_minutes"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
-	CodeVerifier           string         `json:"code_verifier"`
+	sessions.RequestFields
+	CodeVerifier string `json:"code_verifier"`
 }
 
 type authenticateResponse struct {
@@ -197,10 +194,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 	in := AuthenticateInput{
 		Token:        req.Token,
 		CodeVerifier: req.CodeVerifier,
-		Session: sessions.Options{
-			SessionToken: req.SessionToken, SessionJWT: req.SessionJWT,
-			DurationMinutes: req.SessionDurationMinutes, CustomClaims: req.SessionCustomClaims,
-		},
+		Session:      req.RequestFields.Options(),
 	}
 	if req.Attributes != nil {
 		in.Attributes = *req.Attributes

@@ -113,10 +113,7 @@ type authenticateRequest struct {
 		IPMatchRequired        bool `json:"ip_match_required"`
 		UserAgentMatchRequired bool `json:"user_agent_match_required"`
 	} `json:"options"`
-	SessionToken           string         `json:"session_token"`
-	SessionJWT             string         `json:"session_jwt"`
-	SessionDurationMinutes *int           `json:"session_duration_minutes"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
+	sessions.RequestFields
 }
 
 type authenticateResponse struct {
@@ -137,8 +134,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := AuthenticateInput{
 		MethodID: req.MethodID, Code: req.Code,
-		Session: sessions.Options{SessionToken: req.SessionToken, SessionJWT: req.SessionJWT,
-			DurationMinutes: req.SessionDurationMinutes, CustomClaims: req.SessionCustomClaims},
+		Session: req.RequestFields.Options(),
 	}
 	if req.Attributes != nil {
 		in.Attributes = *req.Attributes

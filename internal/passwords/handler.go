@@ -30,17 +30,6 @@ func (h *Handler) Mount(mux httpx.Router) {
 	mux.Handle("POST /v1/passwords/session/reset", httpx.Errors(h.Log, h.sessionReset))
 }
 
-type sessionFields struct {
-	SessionToken           string         `json:"session_token"`
-	SessionJWT             string         `json:"session_jwt"`
-	SessionDurationMinutes *int           `json:"session_duration_minutes"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
-}
-
-func (f sessionFields) options() sessions.Options {
-	return sessions.Options{SessionToken: f.SessionToken, SessionJWT: f.SessionJWT, DurationMinutes: f.SessionDurationMinutes, CustomClaims: f.SessionCustomClaims}
-}
-
 type sessionResponse struct {
 	httpx.Envelope
 	UserID       string        `json:"user_id"`
@@ -61,7 +50,7 @@ func write(w http.ResponseWriter, r *http.Request, res *Result) {
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		sessionFields
+		sessions.RequestFields
 		Email             string           `json:"email"`
 		Password          string           `json:"password"`
 		Name              *users.NameInput `json:"name"`
@@ -71,7 +60,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	o := req.options()
+	o := req.Options()
 	o.SessionToken, o.SessionJWT = "", ""
 	res, err := h.Service.Create(r.Context(), httpx.ProjectOf(r), CreateInput{Email: req.Email, Password: req.Password, Name: req.Name,
 		TrustedMetadata: req.TrustedMetadata, UntrustedMetadata: req.UntrustedMetadata, Session: o})
@@ -84,14 +73,14 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		sessionFields
+		sessions.RequestFields
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r), AuthenticateInput{Email: req.Email, Password: req.Password, Session: req.options()})
+	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r), AuthenticateInput{Email: req.Email, Password: req.Password, Session: req.Options()})
 	if err != nil {
 		return err
 	}
@@ -218,7 +207,7 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) emailReset(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		sessionFields
+		sessions.RequestFields
 		Token        string `json:"token"`
 		Password     string `json:"password"`
 		CodeVerifier string `json:"code_verifier"`
@@ -226,7 +215,7 @@ func (h *Handler) emailReset(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	res, err := h.Service.EmailReset(r.Context(), httpx.ProjectOf(r), req.Token, req.Password, req.CodeVerifier, req.options())
+	res, err := h.Service.EmailReset(r.Context(), httpx.ProjectOf(r), req.Token, req.Password, req.CodeVerifier, req.Options())
 	if err != nil {
 		return err
 	}
@@ -236,7 +225,7 @@ func (h *Handler) emailReset(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) existingReset(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		sessionFields
+		sessions.RequestFields
 		Email            string `json:"email"`
 		ExistingPassword string `json:"existing_password"`
 		NewPassword      string `json:"new_password"`
@@ -244,7 +233,7 @@ func (h *Handler) existingReset(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	res, err := h.Service.ExistingReset(r.Context(), httpx.ProjectOf(r), req.Email, req.ExistingPassword, req.NewPassword, req.options())
+	res, err := h.Service.ExistingReset(r.Context(), httpx.ProjectOf(r), req.Email, req.ExistingPassword, req.NewPassword, req.Options())
 	if err != nil {
 		return err
 	}
@@ -254,13 +243,13 @@ func (h *Handler) existingReset(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) sessionReset(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		sessionFields
+		sessions.RequestFields
 		Password string `json:"password"`
 	}
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	res, err := h.Service.SessionReset(r.Context(), httpx.ProjectOf(r), req.Password, req.options())
+	res, err := h.Service.SessionReset(r.Context(), httpx.ProjectOf(r), req.Password, req.Options())
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,19 @@ func (h *Handler) Mount(authed, public httpx.Router) {
 	public.Handle("GET /v1/sessions/jwks/{project_id}", httpx.Errors(h.Log, h.jwks))
 }
 
-type authenticateRequest struct {
+// RequestFields are the session fields every authenticate call takes;
+// products embed them in their request bodies.
+type RequestFields struct {
 	SessionToken           string         `json:"session_token"`
 	SessionJWT             string         `json:"session_jwt"`
 	SessionDurationMinutes *int           `json:"session_duration_minutes"`
 	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
+}
+
+// Options are the session options the fields ask for.
+func (f RequestFields) Options() Options {
+	return Options{SessionToken: f.SessionToken, SessionJWT: f.SessionJWT,
+		DurationMinutes: f.SessionDurationMinutes, CustomClaims: f.SessionCustomClaims}
 }
 
 type authenticateResponse struct {
@@ -41,16 +49,11 @@ type authenticateResponse struct {
 }
 
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
-	var req authenticateRequest
+	var req RequestFields
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r), Options{
-		SessionToken:    req.SessionToken,
-		SessionJWT:      req.SessionJWT,
-		DurationMinutes: req.SessionDurationMinutes,
-		CustomClaims:    req.SessionCustomClaims,
-	})
+	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r), req.Options())
 	if err != nil {
 		return err
 	}

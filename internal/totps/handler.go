@@ -52,19 +52,6 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// sessionFields are the session options every authenticate call takes.
-type sessionFields struct {
-	SessionToken           string         `json:"session_token"`
-	SessionJWT             string         `json:"session_jwt"`
-	SessionDurationMinutes *int           `json:"session_duration_minutes"`
-	SessionCustomClaims    map[string]any `json:"session_custom_claims"`
-}
-
-func (f sessionFields) options() sessions.Options {
-	return sessions.Options{SessionToken: f.SessionToken, SessionJWT: f.SessionJWT,
-		DurationMinutes: f.SessionDurationMinutes, CustomClaims: f.SessionCustomClaims}
-}
-
 // authenticatedResponse is the shape of both authenticate and recover.
 type authenticatedResponse struct {
 	httpx.Envelope
@@ -87,13 +74,13 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		UserID   string `json:"user_id"`
 		TOTPCode string `json:"totp_code"`
-		sessionFields
+		sessions.RequestFields
 	}
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
 	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r),
-		AuthenticateInput{UserID: req.UserID, Code: req.TOTPCode, Session: req.options()})
+		AuthenticateInput{UserID: req.UserID, Code: req.TOTPCode, Session: req.Options()})
 	if err != nil {
 		return err
 	}
@@ -105,13 +92,13 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		UserID       string `json:"user_id"`
 		RecoveryCode string `json:"recovery_code"`
-		sessionFields
+		sessions.RequestFields
 	}
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
 	res, err := h.Service.Recover(r.Context(), httpx.ProjectOf(r),
-		RecoverInput{UserID: req.UserID, RecoveryCode: req.RecoveryCode, Session: req.options()})
+		RecoverInput{UserID: req.UserID, RecoveryCode: req.RecoveryCode, Session: req.Options()})
 	if err != nil {
 		return err
 	}
