@@ -186,6 +186,14 @@ func TestDatabaseOutage(t *testing.T) {
 	if got["user_id"] != user["user_id"] {
 		t.Fatalf("after recovery: %v", got)
 	}
+	// The outbox worker, which failed its polls during the outage, works
+	// again: a message queued now is settled.
+	c.must(t, srv.URL, "POST", "/v1/magic_links/email/login_or_create", map[string]any{"email": "after@example.com"}, 200)
+	waitFor(t, 15*time.Second, "the outbox worker to settle a message after the outage", func() bool {
+		out := c.must(t, srv.URL, "GET", "/v1/dev/outbox?to=after@example.com", nil, 200)
+		msgs, _ := out["messages"].([]any)
+		return len(msgs) == 1 && msgs[0].(map[string]any)["status"] == "sent"
+	})
 	// Nothing was half-written while it was down.
 	search := c.must(t, srv.URL, "POST", "/v1/users/search", map[string]any{"query": map[string]any{"operator": "AND",
 		"operands": []any{map[string]any{"filter_name": "email_address", "filter_value": []string{"during@example.com"}}}}}, 200)
