@@ -46,38 +46,38 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 		t.Errorf("plaintext secret stored")
 	}
 
-	got := into[appResp](t, p.ok(200, "GET", "/v1/connected_apps/clients/"+c.ClientID, nil)).ConnectedApp
+	got := into[appResp](t, p.OK(200, "GET", "/v1/connected_apps/clients/"+c.ClientID, nil)).ConnectedApp
 	if got.ClientSecret != nil || got.ClientName != "Acme CLI" || *got.ClientSecretLastFour != *c.ClientSecretLastFour {
 		t.Errorf("get = %+v", got)
 	}
-	if _, ok := p.ok(200, "GET", "/v1/connected_apps/clients/"+c.ClientID, nil).body["connected_app"].(map[string]any)["client_secret"]; ok {
+	if _, ok := p.OK(200, "GET", "/v1/connected_apps/clients/"+c.ClientID, nil).Body["connected_app"].(map[string]any)["client_secret"]; ok {
 		t.Error("get shows client_secret")
 	}
-	wantError(t, other.call("GET", "/v1/connected_apps/clients/"+c.ClientID, nil), 404, "connected_app_not_found")
-	wantError(t, other.call("PUT", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{"client_name": "x"}), 404, "connected_app_not_found")
-	wantError(t, other.call("DELETE", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{}), 404, "connected_app_not_found")
-	wantError(t, p.call("GET", "/v1/connected_apps/clients/nope", nil), 400, "invalid_client_id")
+	wantError(t, other.Call("GET", "/v1/connected_apps/clients/"+c.ClientID, nil), 404, "connected_app_not_found")
+	wantError(t, other.Call("PUT", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{"client_name": "x"}), 404, "connected_app_not_found")
+	wantError(t, other.Call("DELETE", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{}), 404, "connected_app_not_found")
+	wantError(t, p.Call("GET", "/v1/connected_apps/clients/nope", nil), 400, "invalid_client_id")
 
-	h.clock.Advance(time.Minute)
-	up := into[appResp](t, p.ok(200, "PUT", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{
+	h.Clock.Advance(time.Minute)
+	up := into[appResp](t, p.OK(200, "PUT", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{
 		"client_name": "Renamed", "redirect_urls": []string{"https://new.example/cb"}, "full_access_allowed": false,
 	})).ConnectedApp
 	if up.ClientName != "Renamed" || up.ClientDescription != "The CLI" || up.FullAccessAllowed || !slices.Equal(up.RedirectURLs, []string{"https://new.example/cb"}) ||
 		up.AccessTokenExpiryMinutes != 30 || up.ClientSecret != nil {
 		t.Errorf("updated = %+v", up)
 	}
-	wantError(t, p.call("PUT", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{"client_type": "third_party"}), 400, "invalid_argument")
+	wantError(t, p.Call("PUT", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{"client_type": "third_party"}), 400, "invalid_argument")
 
-	del := p.ok(200, "DELETE", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{})
-	if del.str("client_id") != c.ClientID {
-		t.Errorf("delete answered %s", del.raw)
+	del := p.OK(200, "DELETE", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{})
+	if del.Str("client_id") != c.ClientID {
+		t.Errorf("delete answered %s", del.Raw)
 	}
-	wantError(t, p.call("GET", "/v1/connected_apps/clients/"+c.ClientID, nil), 404, "connected_app_not_found")
-	wantError(t, p.call("DELETE", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{}), 404, "connected_app_not_found")
+	wantError(t, p.Call("GET", "/v1/connected_apps/clients/"+c.ClientID, nil), 404, "connected_app_not_found")
+	wantError(t, p.Call("DELETE", "/v1/connected_apps/clients/"+c.ClientID, map[string]any{}), 404, "connected_app_not_found")
 
 	// Events: create, update, delete.
 	for _, typ := range []string{"direct.connected_app.create", "direct.connected_app.update", "direct.connected_app.delete"} {
-		if n := h.count(`SELECT COUNT(*) FROM events WHERE project_id = ? AND type = ? AND object_id = ?`, p.id, typ, c.ClientID); n != 1 {
+		if n := h.count(`SELECT COUNT(*) FROM events WHERE project_id = ? AND type = ? AND object_id = ?`, p.ID, typ, c.ClientID); n != 1 {
 			t.Errorf("%d %s events", n, typ)
 		}
 	}
@@ -97,7 +97,7 @@ func TestClientTypesAndValidation(t *testing.T) {
 		if c.ClientSecret != nil || c.ClientSecretLastFour != nil || c.ClientType != typ || c.AccessTokenExpiryMinutes != 60 {
 			t.Errorf("%s client = %+v", typ, c)
 		}
-		wantError(t, p.call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{}), 400,
+		wantError(t, p.Call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{}), 400,
 			"public_connected_apps_do_not_have_secrets")
 	}
 	if c := p.createClient(map[string]any{"client_type": "third_party"}); c.ClientSecret == nil || c.FullAccessAllowed {
@@ -135,10 +135,10 @@ func TestClientTypesAndValidation(t *testing.T) {
 		{"logo not url", map[string]any{"client_type": "first_party", "logo_url": "logo.png"}, p, 400, "invalid_argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantError(t, tc.env.call("POST", "/v1/connected_apps/clients", tc.body), tc.status, tc.typ)
+			wantError(t, tc.env.Call("POST", "/v1/connected_apps/clients", tc.body), tc.status, tc.typ)
 		})
 	}
-	if n := h.count(`SELECT COUNT(*) FROM connected_apps WHERE project_id = ?`, p.id); n != 3 {
+	if n := h.count(`SELECT COUNT(*) FROM connected_apps WHERE project_id = ?`, p.ID); n != 3 {
 		t.Errorf("%d clients stored, want the 3 valid ones", n)
 	}
 	// Too many redirect URLs.
@@ -146,10 +146,10 @@ func TestClientTypesAndValidation(t *testing.T) {
 	for i := range many {
 		many[i] = fmt.Sprintf("https://app.example/cb%d", i)
 	}
-	wantError(t, p.call("POST", "/v1/connected_apps/clients", map[string]any{"client_type": "first_party", "redirect_urls": many}), 400, "too_many_redirect_urls")
+	wantError(t, p.Call("POST", "/v1/connected_apps/clients", map[string]any{"client_type": "first_party", "redirect_urls": many}), 400, "too_many_redirect_urls")
 	// An update of a third-party client cannot turn full access on.
 	tp := p.createClient(map[string]any{"client_type": "third_party"})
-	wantError(t, p.call("PUT", "/v1/connected_apps/clients/"+tp.ClientID, map[string]any{"full_access_allowed": true}), 400,
+	wantError(t, p.Call("PUT", "/v1/connected_apps/clients/"+tp.ClientID, map[string]any{"full_access_allowed": true}), 400,
 		"third_party_clients_cannot_use_full_access")
 }
 
@@ -162,7 +162,7 @@ func TestSearchPages(t *testing.T) {
 	var want []string
 	for i := 0; i < 5; i++ {
 		want = append(want, p.createClient(map[string]any{"client_type": "third_party", "client_name": fmt.Sprint("c", i)}).ClientID)
-		h.clock.Advance(time.Second)
+		h.Clock.Advance(time.Second)
 	}
 	type page struct {
 		ConnectedApps   []appJSON `json:"connected_apps"`
@@ -174,7 +174,7 @@ func TestSearchPages(t *testing.T) {
 	var got []string
 	body := map[string]any{"limit": 2}
 	for i := 0; i < 5; i++ {
-		pg := into[page](t, p.ok(200, "POST", "/v1/connected_apps/clients/search", body))
+		pg := into[page](t, p.OK(200, "POST", "/v1/connected_apps/clients/search", body))
 		if pg.ResultsMetadata.Total != 5 {
 			t.Errorf("total = %d", pg.ResultsMetadata.Total)
 		}
@@ -192,13 +192,13 @@ func TestSearchPages(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("paged %v, want %v", got, want)
 	}
-	all := into[page](t, p.ok(200, "POST", "/v1/connected_apps/clients/search", map[string]any{}))
+	all := into[page](t, p.OK(200, "POST", "/v1/connected_apps/clients/search", map[string]any{}))
 	if len(all.ConnectedApps) != 5 || all.ResultsMetadata.NextCursor != nil {
 		t.Errorf("default page: %d apps, cursor %v", len(all.ConnectedApps), all.ResultsMetadata.NextCursor)
 	}
-	wantError(t, p.call("POST", "/v1/connected_apps/clients/search", map[string]any{"limit": 0}), 400, "invalid_argument")
-	wantError(t, p.call("POST", "/v1/connected_apps/clients/search", map[string]any{"limit": 1001}), 400, "invalid_argument")
-	wantError(t, p.call("POST", "/v1/connected_apps/clients/search", map[string]any{"cursor": "bm9wZQ"}), 400, "invalid_argument")
+	wantError(t, p.Call("POST", "/v1/connected_apps/clients/search", map[string]any{"limit": 0}), 400, "invalid_argument")
+	wantError(t, p.Call("POST", "/v1/connected_apps/clients/search", map[string]any{"limit": 1001}), 400, "invalid_argument")
+	wantError(t, p.Call("POST", "/v1/connected_apps/clients/search", map[string]any{"cursor": "bm9wZQ"}), 400, "invalid_argument")
 }
 
 func TestSecretRotation(t *testing.T) {
@@ -214,42 +214,42 @@ func TestSecretRotation(t *testing.T) {
 		}
 		return r
 	}
-	if r := introspect(old); r.status != 200 || r.body["active"] != false {
-		t.Fatalf("introspect with the secret: %s", r.raw)
+	if r := introspect(old); r.Status != 200 || r.Body["active"] != false {
+		t.Fatalf("introspect with the secret: %s", r.Raw)
 	}
-	wantError(t, p.call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate", map[string]any{}), 400, "connected_app_not_rotating_secret")
-	wantError(t, p.call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/cancel", map[string]any{}), 400, "connected_app_not_rotating_secret")
+	wantError(t, p.Call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate", map[string]any{}), 400, "connected_app_not_rotating_secret")
+	wantError(t, p.Call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/cancel", map[string]any{}), 400, "connected_app_not_rotating_secret")
 
-	st := into[appResp](t, p.ok(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{})).ConnectedApp
+	st := into[appResp](t, p.OK(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{})).ConnectedApp
 	if st.NextClientSecret == nil || len(*st.NextClientSecret) != 44 || *st.NextClientSecretLastFour != (*st.NextClientSecret)[40:] ||
 		*st.ClientSecretLastFour != old[40:] || st.ClientSecret != nil {
 		t.Fatalf("rotate start = %+v", st)
 	}
 	next := *st.NextClientSecret
-	wantError(t, p.call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{}), 400, "connected_app_already_rotating_secret")
-	if g := into[appResp](t, p.ok(200, "GET", "/v1/connected_apps/clients/"+c.ClientID, nil)).ConnectedApp; g.NextClientSecret != nil || *g.NextClientSecretLastFour != next[40:] {
+	wantError(t, p.Call("POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{}), 400, "connected_app_already_rotating_secret")
+	if g := into[appResp](t, p.OK(200, "GET", "/v1/connected_apps/clients/"+c.ClientID, nil)).ConnectedApp; g.NextClientSecret != nil || *g.NextClientSecretLastFour != next[40:] {
 		t.Errorf("get during rotation = %+v", g)
 	}
 	// Both work during the rotation.
 	for _, s := range []string{old, next} {
-		if r := introspect(s); r.status != 200 {
-			t.Errorf("secret refused during rotation: %s", r.raw)
+		if r := introspect(s); r.Status != 200 {
+			t.Errorf("secret refused during rotation: %s", r.Raw)
 		}
 	}
 	// Cancel: only the old one works.
-	p.ok(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/cancel", map[string]any{})
+	p.OK(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/cancel", map[string]any{})
 	wantOAuthError(t, introspect(next), 400, "invalid_client")
-	if r := introspect(old); r.status != 200 {
-		t.Errorf("old secret refused after cancel: %s", r.raw)
+	if r := introspect(old); r.Status != 200 {
+		t.Errorf("old secret refused after cancel: %s", r.Raw)
 	}
 	// Start again and complete: only the new one works.
-	next = *into[appResp](t, p.ok(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{})).ConnectedApp.NextClientSecret
-	done := into[appResp](t, p.ok(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate", map[string]any{})).ConnectedApp
+	next = *into[appResp](t, p.OK(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate/start", map[string]any{})).ConnectedApp.NextClientSecret
+	done := into[appResp](t, p.OK(200, "POST", "/v1/connected_apps/clients/"+c.ClientID+"/secrets/rotate", map[string]any{})).ConnectedApp
 	if *done.ClientSecretLastFour != next[40:] || done.NextClientSecretLastFour != nil {
 		t.Errorf("after rotate = %+v", done)
 	}
 	wantOAuthError(t, introspect(old), 400, "invalid_client")
-	if r := introspect(next); r.status != 200 {
-		t.Errorf("new secret refused after rotate: %s", r.raw)
+	if r := introspect(next); r.Status != 200 {
+		t.Errorf("new secret refused after rotate: %s", r.Raw)
 	}
 }

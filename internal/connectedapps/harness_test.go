@@ -1,178 +1,56 @@
 package connectedapps_test
 
-// A trimmed copy of internal/server's harness: a real SQLite store in a
-// temporary directory, a fake clock, the full App.Handler behind an
-// httptest.Server, and helpers for authenticated JSON requests and for the
-// public OAuth endpoints. Every response is checked for the request-id
-// invariant.
+// The product tests run the whole handler stack through internal/apptest;
+// here are the helpers for the public OAuth endpoints and typed views.
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/latchhq/latch/internal/clock"
-	"github.com/latchhq/latch/internal/server"
-	"github.com/latchhq/latch/internal/store/sqlstore"
+	"github.com/latchhq/latch/internal/apptest"
 	"github.com/latchhq/latch/internal/tenant"
 )
 
 // t0 is a whole second, so JWT iat/exp compare exactly.
 var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
-const uuidPat = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+const uuidPat = apptest.UUIDPattern
 
 var (
-	requestIDRe = regexp.MustCompile(`^request-id-(test|live)-` + uuidPat + `$`)
-	clientIDRe  = regexp.MustCompile(`^connected-app-test-` + uuidPat + `$`)
-	testMaster  = bytes.Repeat([]byte{0x42}, 32)
+	clientIDRe = regexp.MustCompile(`^connected-app-test-` + uuidPat + `$`)
 )
 
-type harness struct {
-	t      *testing.T
-	app    *server.App
-	srv    *httptest.Server
-	clock  *clock.Fake
-	dbPath string
-	client *http.Client
-	rdb    *sql.DB
-}
+type harness struct{ *apptest.Harness }
 
-func newHarness(t *testing.T) *harness {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "latch.db")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	st, err := sqlstore.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("sqlstore.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewUnstartedServer(nil)
-	fc := clock.NewFake(t0)
-	app, err := server.New(st, server.Options{
-		Log:       slog.New(slog.DiscardHandler),
-		Clock:     fc,
-		MasterKey: testMaster,
-		PublicURL: "http://" + srv.Listener.Addr().String(),
-	})
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	srv.Config.Handler = app.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
-	client := srv.Client()
-	client.Timeout = 15 * time.Second
-	return &harness{t: t, app: app, srv: srv, clock: fc, dbPath: path, client: client}
-}
+func newHarness(t *testing.T) *harness { return &harness{apptest.New(t, t0)} }
 
-type project struct {
-	h      *harness
-	id     string
-	secret string
-	env    tenant.Environment
-}
+type project struct{ *apptest.Project }
 
 func (h *harness) project(name string, env tenant.Environment) *project {
-	h.t.Helper()
-	c, err := h.app.Projects.Create(context.Background(), name, tenant.Consumer, env)
-	if err != nil {
-		h.t.Fatalf("Projects.Create: %v", err)
-	}
-	return &project{h: h, id: c.ProjectID, secret: c.Secret, env: env}
+	h.T.Helper()
+	return &project{h.Harness.Project(name, env)}
 }
 
-type resp struct {
-	status int
-	header http.Header
-	raw    []byte
-	body   map[string]any
+type resp = apptest.Resp
+
+func into[T any](t *testing.T, r *resp) T {
+	t.Helper()
+	return apptest.Into[T](t, r)
 }
 
-// do sends a request and checks the envelope invariants; it does not fail
-// the test, so goroutines may use it.
-func (h *harness) do(req *http.Request) (*resp, error) {
-	res, err := h.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	r := &resp{status: res.StatusCode, header: res.Header, raw: raw}
-	if err := json.Unmarshal(raw, &r.body); err != nil {
-		return r, fmt.Errorf("%s %s: JSON response does not decode: %v: %s", req.Method, req.URL.Path, err, raw)
-	}
-	hid := r.header.Get("X-Request-Id")
-	if !requestIDRe.MatchString(hid) {
-		return r, fmt.Errorf("X-Request-Id %q is not request-id-<env>-<uuid>", hid)
-	}
-	if bid, _ := r.body["request_id"].(string); bid != hid {
-		return r, fmt.Errorf("body request_id %q != X-Request-Id %q", bid, hid)
-	}
-	if sc, _ := r.body["status_code"].(float64); int(sc) != r.status {
-		return r, fmt.Errorf("body status_code %v != HTTP status %d", r.body["status_code"], r.status)
-	}
-	return r, nil
-}
-
-func (p *project) send(method, path string, body any) (*resp, error) {
-	var rd io.Reader
-	if body != nil {
-		js, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(js)
-	}
-	req, err := http.NewRequest(method, p.h.srv.URL+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth(p.id, p.secret)
-	return p.h.do(req)
-}
-
-func (p *project) call(method, path string, body any) *resp {
-	p.h.t.Helper()
-	r, err := p.send(method, path, body)
-	if err != nil {
-		p.h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return r
-}
-
-func (p *project) ok(want int, method, path string, body any) *resp {
-	p.h.t.Helper()
-	r := p.call(method, path, body)
-	if r.status != want {
-		p.h.t.Fatalf("%s %s = %d, want %d: %s", method, path, r.status, want, r.raw)
-	}
-	return r
-}
+var wantError = apptest.WantError
 
 // form posts form-encoded params to a public OAuth endpoint of p, with
 // HTTP Basic when basicID is not empty.
 func (p *project) form(endpoint string, params url.Values, basicID, basicSecret string) (*resp, error) {
-	req, err := http.NewRequest("POST", p.h.srv.URL+"/v1/public/"+p.id+"/oauth2/"+endpoint, strings.NewReader(params.Encode()))
+	req, err := http.NewRequest("POST", p.H.Srv.URL+"/v1/public/"+p.ID+"/oauth2/"+endpoint, strings.NewReader(params.Encode()))
 	if err != nil {
 		return nil, err
 	}
@@ -180,82 +58,38 @@ func (p *project) form(endpoint string, params url.Values, basicID, basicSecret 
 	if basicID != "" {
 		req.SetBasicAuth(url.QueryEscape(basicID), url.QueryEscape(basicSecret))
 	}
-	return p.h.do(req)
+	return p.H.Do(req)
 }
 
 func (p *project) mustForm(endpoint string, params url.Values) *resp {
-	p.h.t.Helper()
+	p.H.T.Helper()
 	r, err := p.form(endpoint, params, "", "")
 	if err != nil {
-		p.h.t.Fatalf("POST oauth2/%s: %v", endpoint, err)
+		p.H.T.Fatalf("POST oauth2/%s: %v", endpoint, err)
 	}
 	return r
-}
-
-func into[T any](t *testing.T, r *resp) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(r.raw, &v); err != nil {
-		t.Fatalf("decode %T: %v: %s", v, err, r.raw)
-	}
-	return v
-}
-
-func (r *resp) str(key string) string {
-	s, _ := r.body[key].(string)
-	return s
-}
-
-// wantError checks the Stytch error envelope.
-func wantError(t *testing.T, r *resp, status int, typ string) {
-	t.Helper()
-	if r.status != status || r.str("error_type") != typ {
-		t.Errorf("got %d %s, want %d %s: %s", r.status, r.str("error_type"), status, typ, r.raw)
-		return
-	}
-	if want := fmt.Sprintf("https://stytch.com/docs/api/errors/%d#%s", status, typ); r.str("error_url") != want {
-		t.Errorf("error_url = %q, want %q", r.str("error_url"), want)
-	}
-	if r.str("error_message") == "" {
-		t.Errorf("error_message is empty: %s", r.raw)
-	}
 }
 
 // wantOAuthError checks the OAuth error form of the public endpoints.
 func wantOAuthError(t *testing.T, r *resp, status int, typ string) {
 	t.Helper()
-	if r.status != status || r.str("error") != typ {
-		t.Errorf("got %d %s, want %d %s: %s", r.status, r.str("error"), status, typ, r.raw)
+	if r.Status != status || r.Str("error") != typ {
+		t.Errorf("got %d %s, want %d %s: %s", r.Status, r.Str("error"), status, typ, r.Raw)
 		return
 	}
-	if r.str("error_description") == "" || r.str("error_uri") == "" {
-		t.Errorf("error_description / error_uri missing: %s", r.raw)
+	if r.Str("error_description") == "" || r.Str("error_uri") == "" {
+		t.Errorf("error_description / error_uri missing: %s", r.Raw)
 	}
-	if _, ok := r.body["error_type"]; ok {
-		t.Errorf("OAuth error carries error_type: %s", r.raw)
+	if _, ok := r.Body["error_type"]; ok {
+		t.Errorf("OAuth error carries error_type: %s", r.Raw)
 	}
-}
-
-// db opens (once) the SQLite file read-only for assertions on stored rows.
-func (h *harness) db() *sql.DB {
-	h.t.Helper()
-	if h.rdb != nil {
-		return h.rdb
-	}
-	db, err := sql.Open("sqlite", "file:"+h.dbPath+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		h.t.Fatalf("open db: %v", err)
-	}
-	h.t.Cleanup(func() { db.Close() })
-	h.rdb = db
-	return db
 }
 
 func (h *harness) count(query string, args ...any) int {
-	h.t.Helper()
+	h.T.Helper()
 	var n int
-	if err := h.db().QueryRow(query, args...).Scan(&n); err != nil {
-		h.t.Fatalf("%s: %v", query, err)
+	if err := h.DB().QueryRow(query, args...).Scan(&n); err != nil {
+		h.T.Fatalf("%s: %v", query, err)
 	}
 	return n
 }
@@ -354,27 +188,27 @@ type outboxJSON struct {
 
 // newUser creates a user with an email (and optional extra fields).
 func (p *project) newUser(email string, extra map[string]any) string {
-	p.h.t.Helper()
+	p.H.T.Helper()
 	body := map[string]any{"email": email}
 	for k, v := range extra {
 		body[k] = v
 	}
-	return p.ok(201, "POST", "/v1/users", body).str("user_id")
+	return p.OK(201, "POST", "/v1/users", body).Str("user_id")
 }
 
 // login signs a user in by magic link and returns the authenticate answer.
 func (p *project) login(email string) authJSON {
-	p.h.t.Helper()
-	p.ok(200, "POST", "/v1/magic_links/email/login_or_create", map[string]any{"email": email})
-	r := p.ok(200, "GET", "/v1/dev/outbox?to="+url.QueryEscape(email), nil)
-	box := into[outboxJSON](p.h.t, r)
+	p.H.T.Helper()
+	p.OK(200, "POST", "/v1/magic_links/email/login_or_create", map[string]any{"email": email})
+	r := p.OK(200, "GET", "/v1/dev/outbox?to="+url.QueryEscape(email), nil)
+	box := into[outboxJSON](p.H.T, r)
 	if len(box.Messages) == 0 || box.Messages[0].Token == nil {
-		p.h.t.Fatalf("no magic link to %s: %s", email, r.raw)
+		p.H.T.Fatalf("no magic link to %s: %s", email, r.Raw)
 	}
-	r = p.ok(200, "POST", "/v1/magic_links/authenticate", map[string]any{"token": *box.Messages[0].Token, "session_duration_minutes": 60})
-	a := into[authJSON](p.h.t, r)
+	r = p.OK(200, "POST", "/v1/magic_links/authenticate", map[string]any{"token": *box.Messages[0].Token, "session_duration_minutes": 60})
+	a := into[authJSON](p.H.T, r)
 	if a.SessionToken == "" {
-		p.h.t.Fatalf("login of %s started no session: %s", email, r.raw)
+		p.H.T.Fatalf("login of %s started no session: %s", email, r.Raw)
 	}
 	return a
 }
@@ -382,8 +216,8 @@ func (p *project) login(email string) authJSON {
 // createClient creates a client and returns it (with its secret when
 // confidential).
 func (p *project) createClient(body map[string]any) appJSON {
-	p.h.t.Helper()
-	return into[appResp](p.h.t, p.ok(200, "POST", "/v1/connected_apps/clients", body)).ConnectedApp
+	p.H.T.Helper()
+	return into[appResp](p.H.T, p.OK(200, "POST", "/v1/connected_apps/clients", body)).ConnectedApp
 }
 
 type startJSON struct {
@@ -405,21 +239,21 @@ type startJSON struct {
 
 // postJSON posts a JSON body to a public OAuth endpoint of p.
 func (p *project) postJSON(endpoint string, body any) *resp {
-	p.h.t.Helper()
+	p.H.T.Helper()
 	js, _ := json.Marshal(body)
-	req, err := newRequest(p.h, "/v1/public/"+p.id+"/oauth2/"+endpoint, "application/json", string(js))
+	req, err := newRequest(p.H, "/v1/public/"+p.ID+"/oauth2/"+endpoint, "application/json", string(js))
 	if err != nil {
-		p.h.t.Fatal(err)
+		p.H.T.Fatal(err)
 	}
-	r, err := p.h.do(req)
+	r, err := p.H.Do(req)
 	if err != nil {
-		p.h.t.Fatalf("POST oauth2/%s: %v", endpoint, err)
+		p.H.T.Fatalf("POST oauth2/%s: %v", endpoint, err)
 	}
 	return r
 }
 
-func newRequest(h *harness, path, ctype, body string) (*http.Request, error) {
-	req, err := http.NewRequest("POST", h.srv.URL+path, strings.NewReader(body))
+func newRequest(h *apptest.Harness, path, ctype, body string) (*http.Request, error) {
+	req, err := http.NewRequest("POST", h.Srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -34,14 +34,14 @@ func code(t *testing.T, secret string, at time.Time) string {
 
 // create registers a TOTP for userID and checks the response's shape.
 func (p *project) create(userID string, extra map[string]any) createJSON {
-	t := p.h.t
+	t := p.H.T
 	t.Helper()
 	body := map[string]any{"user_id": userID}
 	for k, v := range extra {
 		body[k] = v
 	}
-	c := into[createJSON](t, p.ok(200, "POST", "/v1/totps", body))
-	if !idRe("totp", p.env).MatchString(c.TOTPID) || c.UserID != userID || c.User.UserID != userID {
+	c := into[createJSON](t, p.OK(200, "POST", "/v1/totps", body))
+	if !idRe("totp", p.Env).MatchString(c.TOTPID) || c.UserID != userID || c.User.UserID != userID {
 		t.Fatalf("create = %+v", c)
 	}
 	return c
@@ -116,13 +116,13 @@ func TestCreateAuthenticateReplay(t *testing.T) {
 
 	// At rest: the secret is sealed, the recovery codes hashed.
 	var sealed string
-	if err := h.db().QueryRow(`SELECT secret_sealed FROM totps WHERE id = ?`, c.TOTPID).Scan(&sealed); err != nil {
+	if err := h.DB().QueryRow(`SELECT secret_sealed FROM totps WHERE id = ?`, c.TOTPID).Scan(&sealed); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(sealed, c.Secret) || bytes.Contains([]byte(sealed), raw) || strings.Contains(sealed, base64.StdEncoding.EncodeToString(raw)) {
 		t.Error("secret stored in the clear")
 	}
-	rows, err := h.db().Query(`SELECT code_hash FROM recovery_codes WHERE totp_id = ?`, c.TOTPID)
+	rows, err := h.DB().Query(`SELECT code_hash FROM recovery_codes WHERE totp_id = ?`, c.TOTPID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,60 +141,60 @@ func TestCreateAuthenticateReplay(t *testing.T) {
 	}
 
 	// Authenticate with the current code and a session.
-	now := h.clock.Now()
+	now := h.Clock.Now()
 	cur := code(t, c.Secret, now)
-	r := p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": cur, "session_duration_minutes": 60})
+	r := p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": cur, "session_duration_minutes": 60})
 	a := into[authJSON](t, r)
 	if a.UserID != uid || a.TOTPID != c.TOTPID || a.Session == nil || len(a.SessionToken) != 44 || a.SessionJWT == "" {
-		t.Fatalf("authenticate = %s", r.raw)
+		t.Fatalf("authenticate = %s", r.Raw)
 	}
 	f := a.Session.AuthenticationFactors
 	if len(f) != 1 || f[0].Type != "totp" || f[0].DeliveryMethod != "authenticator_app" || f[0].AuthenticatorApp == nil ||
 		f[0].AuthenticatorApp.TOTPID != c.TOTPID || f[0].LastAuthenticatedAt != now.Format(time.RFC3339) {
-		t.Errorf("factors = %s", r.raw)
+		t.Errorf("factors = %s", r.Raw)
 	}
 	if len(a.User.TOTPs) != 1 || a.User.TOTPs[0] != (totpJSON{c.TOTPID, true}) {
 		t.Errorf("user.totps after authenticate = %+v", a.User.TOTPs)
 	}
 
 	// The same code again, even a few seconds later in the same step: refused.
-	h.clock.Advance(5 * time.Second)
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": cur}), 400, "totp_code_already_authenticated")
+	h.Clock.Advance(5 * time.Second)
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": cur}), 400, "totp_code_already_authenticated")
 
 	// The next step's code is fine; without a duration there is no session.
-	h.clock.Advance(totps.Period)
-	next := code(t, c.Secret, h.clock.Now())
+	h.Clock.Advance(totps.Period)
+	next := code(t, c.Secret, h.Clock.Now())
 	if next == cur {
 		t.Skip("consecutive codes collide (one in a million)")
 	}
-	r = p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next})
-	if a := into[authJSON](t, r); a.Session != nil || a.SessionToken != "" || a.SessionJWT != "" || r.body["session"] != nil {
-		t.Errorf("authenticate without session_duration_minutes = %s", r.raw)
+	r = p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next})
+	if a := into[authJSON](t, r); a.Session != nil || a.SessionToken != "" || a.SessionJWT != "" || r.Body["session"] != nil {
+		t.Errorf("authenticate without session_duration_minutes = %s", r.Raw)
 	}
 
 	// Wrong and malformed codes.
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": wrong(t, c.Secret, h.clock.Now())}), 401, "unable_to_authenticate_totp")
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": wrong(t, c.Secret, h.Clock.Now())}), 401, "unable_to_authenticate_totp")
 	for _, bad := range []string{"", "12345", "1234567", "abcdef", " 123456"} {
-		wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": bad}), 400, "invalid_totp_code")
+		wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": bad}), 400, "invalid_totp_code")
 	}
 
 	// Skew: the next step's code is accepted now; then the current step's
 	// code is older than an accepted one and refused; two steps ahead is not
 	// within the window.
-	h.clock.Advance(totps.Period)
-	ahead := code(t, c.Secret, h.clock.Now().Add(totps.Period))
-	p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": ahead})
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.clock.Now())}), 400, "totp_code_already_authenticated")
-	far := code(t, c.Secret, h.clock.Now().Add(3*totps.Period))
-	if far != ahead && far != code(t, c.Secret, h.clock.Now()) && far != code(t, c.Secret, h.clock.Now().Add(-totps.Period)) {
-		wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": far}), 401, "unable_to_authenticate_totp")
+	h.Clock.Advance(totps.Period)
+	ahead := code(t, c.Secret, h.Clock.Now().Add(totps.Period))
+	p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": ahead})
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.Clock.Now())}), 400, "totp_code_already_authenticated")
+	far := code(t, c.Secret, h.Clock.Now().Add(3*totps.Period))
+	if far != ahead && far != code(t, c.Secret, h.Clock.Now()) && far != code(t, c.Secret, h.Clock.Now().Add(-totps.Period)) {
+		wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": far}), 401, "unable_to_authenticate_totp")
 	}
 
 	// One active TOTP per user.
-	wantError(t, p.call("POST", "/v1/totps", map[string]any{"user_id": uid}), 400, "active_totp_exists")
+	wantError(t, p.Call("POST", "/v1/totps", map[string]any{"user_id": uid}), 400, "active_totp_exists")
 
 	// users.get still renders the user (its totps are not loaded there).
-	p.ok(200, "GET", "/v1/users/"+uid, nil)
+	p.OK(200, "GET", "/v1/users/"+uid, nil)
 }
 
 func TestCreateRules(t *testing.T) {
@@ -204,12 +204,12 @@ func TestCreateRules(t *testing.T) {
 	uid := p.newUser("bob@example.com")
 
 	for _, m := range []int{0, 4, 1441} {
-		wantError(t, p.call("POST", "/v1/totps", map[string]any{"user_id": uid, "expiration_minutes": m}), 400, "invalid_expiration")
+		wantError(t, p.Call("POST", "/v1/totps", map[string]any{"user_id": uid, "expiration_minutes": m}), 400, "invalid_expiration")
 	}
-	wantError(t, p.call("POST", "/v1/totps", map[string]any{"user_id": "user-test-00000000-0000-4000-8000-000000000000"}), 404, "user_not_found")
-	wantError(t, p.call("POST", "/v1/totps", map[string]any{}), 400, "invalid_user_id")
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": "123456"}), 404, "totp_not_found")
-	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": "abcd-efgh-1234"}), 404, "totp_not_found")
+	wantError(t, p.Call("POST", "/v1/totps", map[string]any{"user_id": "user-test-00000000-0000-4000-8000-000000000000"}), 404, "user_not_found")
+	wantError(t, p.Call("POST", "/v1/totps", map[string]any{}), 400, "invalid_user_id")
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": "123456"}), 404, "totp_not_found")
+	wantError(t, p.Call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": "abcd-efgh-1234"}), 404, "totp_not_found")
 
 	// An unverified registration is replaced by the next create.
 	first := p.create(uid, map[string]any{"expiration_minutes": 5})
@@ -218,12 +218,12 @@ func TestCreateRules(t *testing.T) {
 		t.Fatalf("second create = %+v", second)
 	}
 	var n int
-	h.db().QueryRow(`SELECT count(*) FROM totps WHERE user_id = ?`, uid).Scan(&n)
+	h.DB().QueryRow(`SELECT count(*) FROM totps WHERE user_id = ?`, uid).Scan(&n)
 	if n != 1 {
 		t.Errorf("%d totps rows after replacing, want 1", n)
 	}
-	if c1 := code(t, first.Secret, h.clock.Now()); c1 != code(t, second.Secret, h.clock.Now()) {
-		wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": c1}), 401, "unable_to_authenticate_totp")
+	if c1 := code(t, first.Secret, h.Clock.Now()); c1 != code(t, second.Secret, h.Clock.Now()) {
+		wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": c1}), 401, "unable_to_authenticate_totp")
 	}
 	rc := into[struct {
 		UserID string `json:"user_id"`
@@ -232,7 +232,7 @@ func TestCreateRules(t *testing.T) {
 			Verified      bool     `json:"verified"`
 			RecoveryCodes []string `json:"recovery_codes"`
 		} `json:"totps"`
-	}](t, p.ok(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid}))
+	}](t, p.OK(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid}))
 	if rc.UserID != uid || len(rc.TOTPs) != 1 || rc.TOTPs[0].TOTPID != second.TOTPID || rc.TOTPs[0].Verified || len(rc.TOTPs[0].RecoveryCodes) != 10 {
 		t.Errorf("recovery_codes = %+v", rc)
 	}
@@ -242,28 +242,28 @@ func TestCreateRules(t *testing.T) {
 		t.Errorf("recovery_codes shows %v, want the codes of create %v", rc.TOTPs[0].RecoveryCodes, want)
 	}
 	// Recovery codes of an unverified registration do not work.
-	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": second.RecoveryCodes[0]}), 404, "totp_not_found")
+	wantError(t, p.Call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": second.RecoveryCodes[0]}), 404, "totp_not_found")
 
 	// After its expiration the unverified registration is unusable.
-	h.clock.Advance(5*time.Minute + time.Second)
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, second.Secret, h.clock.Now())}), 400, "expired_totp")
-	r := p.ok(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid})
-	if l, ok := r.body["totps"].([]any); !ok || len(l) != 0 {
-		t.Errorf("recovery_codes lists an expired registration: %s", r.raw)
+	h.Clock.Advance(5*time.Minute + time.Second)
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, second.Secret, h.Clock.Now())}), 400, "expired_totp")
+	r := p.OK(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid})
+	if l, ok := r.Body["totps"].([]any); !ok || len(l) != 0 {
+		t.Errorf("recovery_codes lists an expired registration: %s", r.Raw)
 	}
 	// And a new create replaces it.
 	third := p.create(uid, nil)
-	p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, third.Secret, h.clock.Now())})
+	p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, third.Secret, h.Clock.Now())})
 
 	// external_id works as user_id.
-	p.ok(200, "PUT", "/v1/users/"+uid, map[string]any{"external_id": "bob-ext"})
-	if r := p.ok(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": "bob-ext"}); r.str("user_id") != uid {
-		t.Errorf("recovery_codes by external_id = %s", r.raw)
+	p.OK(200, "PUT", "/v1/users/"+uid, map[string]any{"external_id": "bob-ext"})
+	if r := p.OK(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": "bob-ext"}); r.Str("user_id") != uid {
+		t.Errorf("recovery_codes by external_id = %s", r.Raw)
 	}
 
 	// Another project cannot see the user.
 	q := h.project("Other", tenant.Test)
-	wantError(t, q.call("POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid}), 404, "user_not_found")
+	wantError(t, q.Call("POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid}), 404, "user_not_found")
 }
 
 func TestRecover(t *testing.T) {
@@ -272,54 +272,54 @@ func TestRecover(t *testing.T) {
 	p := h.project("Recover", tenant.Test)
 	uid := p.newUser("carol@example.com")
 	c := p.create(uid, nil)
-	p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.clock.Now())})
+	p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.Clock.Now())})
 
-	r := p.ok(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[0], "session_duration_minutes": 30})
+	r := p.OK(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[0], "session_duration_minutes": 30})
 	a := into[authJSON](t, r)
 	if a.UserID != uid || a.TOTPID != c.TOTPID || a.Session == nil || a.SessionToken == "" || a.SessionJWT == "" {
-		t.Fatalf("recover = %s", r.raw)
+		t.Fatalf("recover = %s", r.Raw)
 	}
 	f := a.Session.AuthenticationFactors
 	if len(f) != 1 || f[0].Type != "recovery_code" || f[0].DeliveryMethod != "recovery_code" || f[0].RecoveryCode == nil ||
 		!idRe("totp-recovery-code", tenant.Test).MatchString(f[0].RecoveryCode.TOTPRecoveryCodeID) {
-		t.Fatalf("recover factors = %s", r.raw)
+		t.Fatalf("recover factors = %s", r.Raw)
 	}
 	id0 := f[0].RecoveryCode.TOTPRecoveryCodeID
 
 	// Single use.
-	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[0]}), 401, "unable_to_authenticate_recovery_code")
-	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": "zzzz-zzzz-zzzz"}), 401, "unable_to_authenticate_recovery_code")
+	wantError(t, p.Call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[0]}), 401, "unable_to_authenticate_recovery_code")
+	wantError(t, p.Call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": "zzzz-zzzz-zzzz"}), 401, "unable_to_authenticate_recovery_code")
 	for _, bad := range []string{"", "abcd-efgh", "abcdefghijkl", "abcd_efgh_ijkl", "abcd-efgh-ijk!"} {
-		wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": bad}), 400, "invalid_recovery_code")
+		wantError(t, p.Call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": bad}), 400, "invalid_recovery_code")
 	}
 	// Another user's code does not work for this one.
 	other := p.newUser("dave@example.com")
 	oc := p.create(other, nil)
-	p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": other, "totp_code": code(t, oc.Secret, h.clock.Now())})
-	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": oc.RecoveryCodes[0]}), 401, "unable_to_authenticate_recovery_code")
+	p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": other, "totp_code": code(t, oc.Secret, h.Clock.Now())})
+	wantError(t, p.Call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": oc.RecoveryCodes[0]}), 401, "unable_to_authenticate_recovery_code")
 
 	// Upper case and surrounding space are forgiven; a second code adds a
 	// second factor to the same session.
-	r = p.ok(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": " " + strings.ToUpper(c.RecoveryCodes[1]) + " ",
+	r = p.OK(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": " " + strings.ToUpper(c.RecoveryCodes[1]) + " ",
 		"session_token": a.SessionToken})
 	b := into[authJSON](t, r)
 	if b.Session == nil || b.Session.SessionID != a.Session.SessionID || len(b.Session.AuthenticationFactors) != 2 ||
 		b.Session.AuthenticationFactors[1].RecoveryCode.TOTPRecoveryCodeID == id0 {
-		t.Errorf("second recover = %s", r.raw)
+		t.Errorf("second recover = %s", r.Raw)
 	}
 
 	// recovery_codes shows the eight unused codes again.
-	r = p.ok(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid})
+	r = p.OK(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": uid})
 	unused := append([]string(nil), c.RecoveryCodes[2:]...)
 	sort.Strings(unused)
 	wantJSON, _ := json.Marshal(unused)
-	if got := string(r.raw); !strings.Contains(got, `"totps":[{"totp_id":"`+c.TOTPID+`","verified":true,"recovery_codes":`+string(wantJSON)+`}]`) {
+	if got := string(r.Raw); !strings.Contains(got, `"totps":[{"totp_id":"`+c.TOTPID+`","verified":true,"recovery_codes":`+string(wantJSON)+`}]`) {
 		t.Errorf("recovery_codes = %s", got)
 	}
 
 	// The id is stable: the same registration and code give the same id.
 	var hash string
-	h.db().QueryRow(`SELECT code_hash FROM recovery_codes WHERE totp_id = ? AND used_at IS NOT NULL ORDER BY used_at LIMIT 1`, c.TOTPID).Scan(&hash)
+	h.DB().QueryRow(`SELECT code_hash FROM recovery_codes WHERE totp_id = ? AND used_at IS NOT NULL ORDER BY used_at LIMIT 1`, c.TOTPID).Scan(&hash)
 	if got := totps.RecoveryCodeID(tenant.Test, c.TOTPID, hash); got != id0 && got != b.Session.AuthenticationFactors[1].RecoveryCode.TOTPRecoveryCodeID {
 		t.Errorf("RecoveryCodeID = %s, want one of the factor ids", got)
 	}
@@ -334,11 +334,11 @@ func TestMultiFactorSession(t *testing.T) {
 	uid := first.UserID
 
 	c := p.create(uid, nil)
-	r := p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.clock.Now()),
+	r := p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.Clock.Now()),
 		"session_token": first.SessionToken, "session_custom_claims": map[string]any{"mfa": true}})
 	a := into[authJSON](t, r)
 	if a.Session == nil || a.Session.SessionID != first.Session.SessionID || a.SessionToken != first.SessionToken {
-		t.Fatalf("authenticate with session_token = %s", r.raw)
+		t.Fatalf("authenticate with session_token = %s", r.Raw)
 	}
 	types := func(fs []factorJSON) string {
 		var out []string
@@ -362,28 +362,28 @@ func TestMultiFactorSession(t *testing.T) {
 	}
 
 	// sessions.authenticate sees both factors.
-	r = p.ok(200, "POST", "/v1/sessions/authenticate", map[string]any{"session_token": first.SessionToken})
+	r = p.OK(200, "POST", "/v1/sessions/authenticate", map[string]any{"session_token": first.SessionToken})
 	if s := into[authJSON](t, r); s.Session == nil || types(s.Session.AuthenticationFactors) != "magic_link/email,totp/authenticator_app" {
-		t.Errorf("sessions.authenticate = %s", r.raw)
+		t.Errorf("sessions.authenticate = %s", r.Raw)
 	}
 
 	// A recovery code by session_jwt adds a third factor.
-	r = p.ok(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[0], "session_jwt": a.SessionJWT})
+	r = p.OK(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[0], "session_jwt": a.SessionJWT})
 	if b := into[authJSON](t, r); b.Session == nil || b.Session.SessionID != first.Session.SessionID ||
 		types(b.Session.AuthenticationFactors) != "magic_link/email,totp/authenticator_app,recovery_code/recovery_code" {
-		t.Errorf("recover with session_jwt = %s", r.raw)
+		t.Errorf("recover with session_jwt = %s", r.Raw)
 	}
 
 	// Someone else's session is refused before the code is spent.
 	other := p.login("frank@example.com", 60)
-	h.clock.Advance(totps.Period)
-	next := code(t, c.Secret, h.clock.Now())
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next, "session_token": other.SessionToken}), 400, "session_user_mismatch")
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next, "session_token": "nope-nope-nope-nope-nope"}), 404, "session_not_found")
-	wantError(t, p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next, "session_token": first.SessionToken, "session_jwt": a.SessionJWT}), 400, "too_many_session_arguments")
-	p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next})
-	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[1], "session_token": other.SessionToken}), 400, "session_user_mismatch")
-	p.ok(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[1]})
+	h.Clock.Advance(totps.Period)
+	next := code(t, c.Secret, h.Clock.Now())
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next, "session_token": other.SessionToken}), 400, "session_user_mismatch")
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next, "session_token": "nope-nope-nope-nope-nope"}), 404, "session_not_found")
+	wantError(t, p.Call("POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next, "session_token": first.SessionToken, "session_jwt": a.SessionJWT}), 400, "too_many_session_arguments")
+	p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": next})
+	wantError(t, p.Call("POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[1], "session_token": other.SessionToken}), 400, "session_user_mismatch")
+	p.OK(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[1]})
 }
 
 // TestConcurrentRedemption: of many simultaneous uses of one code (or one
@@ -394,9 +394,9 @@ func TestConcurrentRedemption(t *testing.T) {
 	p := h.project("Race", tenant.Test)
 	uid := p.newUser("gina@example.com")
 	c := p.create(uid, nil)
-	p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.clock.Now())})
-	h.clock.Advance(totps.Period)
-	next := code(t, c.Secret, h.clock.Now())
+	p.OK(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": uid, "totp_code": code(t, c.Secret, h.Clock.Now())})
+	h.Clock.Advance(totps.Period)
+	next := code(t, c.Secret, h.Clock.Now())
 
 	for _, tc := range []struct {
 		path string
@@ -412,12 +412,12 @@ func TestConcurrentRedemption(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r, err := p.send("POST", tc.path, tc.body)
+				r, err := p.Send("POST", tc.path, tc.body)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				statuses <- r.status
+				statuses <- r.Status
 			}()
 		}
 		wg.Wait()
