@@ -484,7 +484,8 @@ func (s *Service) Recover(ctx context.Context, p tenant.Project, in RecoverInput
 			return err
 		}
 		out.TOTPID = t.ID
-		factor := wire.Factor{Type: "recovery_code", DeliveryMethod: "recovery_code",
+		// Plural type, singular delivery method: the SDK's unions spell them so.
+		factor := wire.Factor{Type: "recovery_codes", DeliveryMethod: "recovery_code",
 			RecoveryCode: &wire.RecoveryCodeFactor{TOTPRecoveryCodeID: RecoveryCodeID(p.Environment, t.ID, hash)}}
 		return s.finish(ctx, tx, p, u, factor, existing, in.Session, now, out)
 	})

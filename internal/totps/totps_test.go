@@ -280,7 +280,7 @@ func TestRecover(t *testing.T) {
 		t.Fatalf("recover = %s", r.Raw)
 	}
 	f := a.Session.AuthenticationFactors
-	if len(f) != 1 || f[0].Type != "recovery_code" || f[0].DeliveryMethod != "recovery_code" || f[0].RecoveryCode == nil ||
+	if len(f) != 1 || f[0].Type != "recovery_codes" || f[0].DeliveryMethod != "recovery_code" || f[0].RecoveryCode == nil ||
 		!idRe("totp-recovery-code", tenant.Test).MatchString(f[0].RecoveryCode.TOTPRecoveryCodeID) {
 		t.Fatalf("recover factors = %s", r.Raw)
 	}

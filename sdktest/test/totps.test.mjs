@@ -188,7 +188,7 @@ describe("totps.create → authenticate → recover → recoveryCodes", () => {
     assert.equal(res.session_token.length, 44);
     assert.equal(res.session.authentication_factors.length, 1);
     const f = res.session.authentication_factors[0];
-    assert.equal(f.type, "recovery_code");
+    assert.equal(f.type, "recovery_codes");
     assert.equal(f.delivery_method, "recovery_code");
     assert.match(f.recovery_code_factor.totp_recovery_code_id, /^totp-recovery-code-test-[0-9a-f-]{36}$/);
 
@@ -243,7 +243,7 @@ describe("totps and sessions", () => {
     // A recovery code by session_jwt adds a third factor to the same session.
     const rec = await c.totps.recover({ user_id: login.user_id, recovery_code: reg.recovery_codes[5], session_jwt: res.session_jwt });
     assert.equal(rec.session.session_id, login.session.session_id);
-    assert.deepEqual(rec.session.authentication_factors.map((f) => f.type), ["magic_link", "totp", "recovery_code"]);
+    assert.deepEqual(rec.session.authentication_factors.map((f) => f.type), ["magic_link", "totp", "recovery_codes"]);
   });
 
   test("another user's session is refused and the code is not spent", async () => {
