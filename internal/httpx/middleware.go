@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func Shell(log *slog.Logger, m *Metrics, mux *http.ServeMux) http.Handler {
 
 		route := ""
 		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(sw, r)
+			serveRecovering(log, mux, sw, r)
 			route = r.Pattern
 		} else if allowed := allowedMethods(mux, r); allowed != "" {
 			sw.Header().Set("Allow", allowed)
@@ -79,6 +80,33 @@ func Shell(log *slog.Logger, m *Metrics, mux *http.ServeMux) http.Handler {
 			slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", d))
 	})
+}
+
+// serveRecovering answers a handler's panic with a 500 envelope instead of
+// a dropped connection, so the client still gets JSON and a request id, and
+// the access log and metrics still see the request. A panic after the
+// handler began its answer can only be logged.
+func serveRecovering(log *slog.Logger, h http.Handler, sw *statusWriter, r *http.Request) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		log.LogAttrs(r.Context(), slog.LevelError, "handler panic",
+			slog.String("request_id", RequestID(r.Context())),
+			slog.String("route", r.Pattern),
+			slog.Any("panic", v),
+			slog.String("stack", string(debug.Stack())))
+		if sw.status == 0 {
+			WriteError(sw, r, log, apierr.InternalServerError)
+		} else {
+			sw.status = http.StatusInternalServerError
+		}
+	}()
+	h.ServeHTTP(sw, r)
 }
 
 func allowedMethods(mux *http.ServeMux, r *http.Request) string {
