@@ -76,6 +76,9 @@ type verifiedJWT struct {
 const maxVerified = 100_000
 
 // NewManager returns a key manager.
+// forcedReloadEvery bounds reloads caused by unknown kids, per project.
+const forcedReloadEvery = time.Second
+
 func NewManager(st store.Store, sealer *secrets.Sealer, c clock.Clock) *Manager {
 	return &Manager{store: st, sealer: sealer, clock: c, refresh: time.Minute, projects: map[string]*projectKeys{}, verified: map[[32]byte]verifiedJWT{}}
 }
@@ -84,8 +87,14 @@ func (m *Manager) get(ctx context.Context, projectID string, force bool) (*proje
 	m.mu.Lock()
 	pk := m.projects[projectID]
 	m.mu.Unlock()
-	if pk != nil && !force && m.clock.Now().Sub(pk.loaded) < m.refresh {
-		return pk, nil
+	if pk != nil {
+		age := m.clock.Now().Sub(pk.loaded)
+		// A forced reload (a JWT names a kid this replica lacks) is throttled:
+		// keys are published long before they sign, so only a token with a
+		// made-up kid lands here often, and it must not cost a read each time.
+		if (!force && age < m.refresh) || (force && age < forcedReloadEvery) {
+			return pk, nil
+		}
 	}
 	pk, err := m.load(ctx, projectID)
 	if err != nil {

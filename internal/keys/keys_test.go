@@ -9,6 +9,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,4 +146,50 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("%q verified", tok)
 		}
 	})
+}
+
+// countingStore counts key-list reads.
+type countingStore struct {
+	store.Store
+	lists atomic.Int64
+}
+
+func (c *countingStore) ListSigningKeys(ctx context.Context, projectID string) ([]store.SigningKey, error) {
+	c.lists.Add(1)
+	return c.Store.ListSigningKeys(ctx, projectID)
+}
+
+func TestUnknownKidReloadsAtMostOncePerSecond(t *testing.T) {
+	m, c, pid := newManager(t)
+	ctx := context.Background()
+	cs := &countingStore{Store: m.store}
+	m.store = cs
+	good, _ := m.Sign(ctx, pid, map[string]any{"sub": "u"})
+	parts := strings.Split(good, ".")
+	forged := b64(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "jwk-test-made-up"}) + "." + parts[1] + "." + parts[2]
+	before := cs.lists.Load()
+	for range 100 {
+		if _, err := m.Verify(ctx, pid, forged); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("made-up kid: %v", err)
+		}
+	}
+	if n := cs.lists.Load() - before; n != 0 {
+		t.Fatalf("100 made-up kids within a second of the load read the keys %d times, want 0", n)
+	}
+	c.Advance(forcedReloadEvery)
+	m.Verify(ctx, pid, forged)
+	m.Verify(ctx, pid, forged)
+	if n := cs.lists.Load() - before; n != 1 {
+		t.Fatalf("after a second, two made-up kids read the keys %d times, want 1", n)
+	}
+	// A key made by another replica is still found once the throttle allows.
+	other := NewManager(cs.Store, m.sealer, c)
+	if _, err := other.Rotate(ctx, pid, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(forcedReloadEvery)
+	fresh, _ := other.Sign(ctx, pid, map[string]any{"sub": "u2"})
+	if claims, err := m.Verify(ctx, pid, fresh); err != nil || claims["sub"] != "u2" {
+		t.Fatalf("a key rotated in by another replica: %v %v", claims, err)
+	}
 }
