@@ -82,12 +82,14 @@ func (s *Store) MarkSent(ctx context.Context, id string, at time.Time, scrub boo
 }
 
 func (s *Store) MarkFailed(ctx context.Context, id string, errText string, next time.Time, final bool) error {
-	status := "pending"
 	if final {
-		status = "failed"
+		// Never to be sent: the live link, token or code it carries has no
+		// further use, so it does not wait for the retention sweep.
+		return execOne(ctx, s.w, `UPDATE outbox SET status = 'failed', last_error = $2, next_attempt = $3, lease_until = NULL,
+			body_text = '', body_html = '', link = '', token = '', code = '' WHERE id = $1`, id, errText, us(next))
 	}
-	return execOne(ctx, s.w, `UPDATE outbox SET status = $2, last_error = $3, next_attempt = $4, lease_until = NULL WHERE id = $1`,
-		id, status, errText, us(next))
+	return execOne(ctx, s.w, `UPDATE outbox SET status = 'pending', last_error = $2, next_attempt = $3, lease_until = NULL WHERE id = $1`,
+		id, errText, us(next))
 }
 
 func (s *Store) ListMessages(ctx context.Context, projectID, to string, limit int) ([]store.OutboxMessage, error) {

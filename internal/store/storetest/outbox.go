@@ -257,6 +257,9 @@ func testOutboxMarkFailedFinal(t *testing.T, s store.Store) {
 	if got.Status != "failed" || got.LastError != "550 5.1.1 user unknown" || got.SentAt != nil {
 		t.Errorf("after final MarkFailed: status %q error %q sent %v", got.Status, got.LastError, got.SentAt)
 	}
+	if got.BodyText != "" || got.BodyHTML != "" || got.Link != "" || got.Token != "" || got.Code != "" {
+		t.Errorf("a message that will never be sent kept its secrets: %+v", got)
+	}
 	for _, at := range []time.Time{base.Add(time.Minute), base.Add(2 * time.Minute), base.Add(24 * time.Hour)} {
 		if again := lease(t, s, at, time.Minute, 10); len(again) != 0 {
 			t.Errorf("failed message leased at %v: %v", at, messageIDs(again))
@@ -273,7 +276,8 @@ func testOutboxMarkFailedRetry(t *testing.T, s store.Store) {
 		t.Fatalf("MarkFailed: %v", err)
 	}
 	got := getMessage(t, s, p.ID, m.ID)
-	if got.Status != "pending" || got.LastError != "421 try again later" || !got.NextAttempt.Equal(next) || got.Attempts != 1 {
+	if got.Status != "pending" || got.LastError != "421 try again later" || !got.NextAttempt.Equal(next) || got.Attempts != 1 ||
+		got.Token != m.Token || got.BodyText != m.BodyText {
 		t.Errorf("after retryable MarkFailed: status %q error %q next %v attempts %d", got.Status, got.LastError, got.NextAttempt, got.Attempts)
 	}
 	// Not before next_attempt, even though the old lease has long expired.
