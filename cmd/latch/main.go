@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -29,7 +30,9 @@ const usage = `latch: a self-hosted identity server speaking the Stytch API.
 Usage:
   latch serve [--data-dir DIR] [--listen HOST:PORT] [--database-url URL] [--tls auto|off] ...
   latch projects create --name NAME [--vertical consumer|b2b] [--environment test|live] [--data-dir DIR | --database-url URL] [--json]
-  latch projects update --project ID [--session-migration-url URL] [--rate-limits JSON] [--data-dir DIR | --database-url URL]
+  latch projects update --project ID [--session-migration-url URL] [--rate-limits JSON]
+        [--password-policy zxcvbn|luds] [--luds-min-length 8..32] [--luds-min-complexity 1..4]
+        [--breach-detection-on-create true|false] [--data-dir DIR | --database-url URL]
   latch projects redirect-urls add --project ID --type login|signup|invite|reset_password|discovery --url URL [--default] [--data-dir DIR | --database-url URL]
   latch webhooks create --project ID --url URL [--events TYPE,...] [--data-dir DIR | --database-url URL] [--json]
   latch webhooks list|delete|deliveries|replay|events --project ID [--webhook ID] [--event ID] [--json]
@@ -231,6 +234,11 @@ func projectsUpdate(args []string, stdout io.Writer) error {
 	fs.Var(&migrationURL, "session-migration-url", `the external OIDC UserInfo URL sessions.migrate calls ("" removes it)`)
 	var rateLimits optionalString
 	fs.Var(&rateLimits, "rate-limits", `JSON overrides of the default rate limits, e.g. {"send":{"per_identifier":{"limit":5,"period":"1h"}}} ("" removes them)`)
+	var pwPolicy, ludsLength, ludsComplexity, breachOnCreate optionalString
+	fs.Var(&pwPolicy, "password-policy", `password strength policy: zxcvbn (default) or luds`)
+	fs.Var(&ludsLength, "luds-min-length", `LUDS minimum password length, 8..32 (default 8)`)
+	fs.Var(&ludsComplexity, "luds-min-complexity", `LUDS minimum number of character classes among lower, upper, digit, symbol, 1..4 (default 3)`)
+	fs.Var(&breachOnCreate, "breach-detection-on-create", `refuse breached passwords on create and reset: true (default) or false`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -259,7 +267,7 @@ func projectsUpdate(args []string, stdout io.Writer) error {
 				s.RateLimits = json.RawMessage(rateLimits.v)
 			}
 		}
-		return nil
+		return updatePasswordPolicy(s, pwPolicy, ludsLength, ludsComplexity, breachOnCreate)
 	})
 	if err != nil {
 		return err
@@ -269,6 +277,47 @@ func projectsUpdate(args []string, stdout io.Writer) error {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(set)
+}
+
+// updatePasswordPolicy applies the password flags that were given; the
+// settings keep only what differs from Stytch's defaults.
+func updatePasswordPolicy(s *projects.Settings, policy, length, complexity, breach optionalString) error {
+	if !policy.set && !length.set && !complexity.set && !breach.set {
+		return nil
+	}
+	p := projects.PasswordPolicy{}
+	if s.Passwords != nil {
+		p = *s.Passwords
+	}
+	if policy.set {
+		p.Policy = policy.v
+	}
+	for _, f := range []struct {
+		name string
+		flag optionalString
+		dst  *int
+	}{{"--luds-min-length", length, &p.LUDSMinLength}, {"--luds-min-complexity", complexity, &p.LUDSMinComplexity}} {
+		if !f.flag.set {
+			continue
+		}
+		n, err := strconv.Atoi(f.flag.v)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a number", f.name, f.flag.v)
+		}
+		*f.dst = n
+	}
+	if breach.set {
+		b, err := strconv.ParseBool(breach.v)
+		if err != nil {
+			return fmt.Errorf("--breach-detection-on-create: %q is not true or false", breach.v)
+		}
+		p.BreachDetectionOnCreate = &b
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	s.Passwords = &p
+	return nil
 }
 
 // optionalString is a string flag that knows whether it was given, so ""

@@ -76,6 +76,16 @@ type latchProc struct {
 	DataDir string
 	LogFile string
 	done    chan struct{}
+
+	mu     sync.Mutex
+	stdout []string // every line printed, the banner first
+}
+
+// Stdout is what the process has printed so far.
+func (p *latchProc) Stdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.stdout, "\n")
 }
 
 // startLatch runs `latch serve` on a free loopback port and waits for its
@@ -103,6 +113,9 @@ func startLatch(t *testing.T, dataDir string, env []string, args ...string) *lat
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			p.mu.Lock()
+			p.stdout = append(p.stdout, sc.Text())
+			p.mu.Unlock()
 			if rest, ok := strings.CutPrefix(sc.Text(), "Latch is running at "); ok {
 				urls <- strings.Fields(rest)[0]
 			}

@@ -69,7 +69,7 @@ var (
 	AttributeMismatch            = def(http.StatusUnauthorized, "attribute_mismatch", "The request attributes do not match those of the original request.")
 	InvalidTemplateID            = def(http.StatusBadRequest, "email_template_not_found", "No email template with that id exists for this project.")
 	EmailProviderNotConfigured   = def(http.StatusServiceUnavailable, "email_provider_not_configured", "Live projects need a real email provider; start latch serve with SMTP settings.")
-	InvalidLocale                = def(http.StatusBadRequest, "invalid_locale", "locale must be one of en, es, pt-br, fr, it, de-DE, zh-Hans, ca-ES.")
+	InvalidLocale                = def(http.StatusBadRequest, "invalid_locale", "locale is not one this method supports.")
 )
 
 // Sessions.

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/latchhq/latch/internal/hashes"
 )
 
 // Config is everything `latch serve` needs.
@@ -41,6 +43,21 @@ type Config struct {
 	// Retention is how long events, webhook delivery records and settled
 	// outbox messages are kept; zero keeps them forever.
 	Retention time.Duration
+	// Argon2 are the parameters new password hashes are made with; stored
+	// hashes with others are rehashed at their next successful login.
+	Argon2 Argon2
+	// HashMemoryMiB bounds the memory of all password hashes computed at
+	// once; zero means hashes.DefaultMemoryBudget.
+	HashMemoryMiB int
+
+	envErrs []error // LATCH_* values that did not parse, reported by Validate
+}
+
+// Argon2 are argon2id parameters as configured.
+type Argon2 struct {
+	MemoryKiB   int
+	Iterations  int
+	Parallelism int
 }
 
 // SMTP configures the SMTP email provider; Host empty means none.
@@ -86,6 +103,8 @@ func Default() Config {
 		ShutdownTimeout: 20 * time.Second,
 		DeliveryLease:   time.Minute,
 		Retention:       30 * 24 * time.Hour,
+		Argon2: Argon2{MemoryKiB: int(hashes.DefaultParams.MemoryKiB), Iterations: int(hashes.DefaultParams.Iterations),
+			Parallelism: int(hashes.DefaultParams.Parallelism)},
 	}
 }
 
@@ -97,19 +116,25 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		}
 		return def
 	}
+	// A value that does not parse is reported by Validate rather than
+	// silently replaced by the default.
 	envDuration := func(name string, def time.Duration) time.Duration {
 		if v, ok := os.LookupEnv("LATCH_" + name); ok {
-			if d, err := time.ParseDuration(v); err == nil {
+			d, err := time.ParseDuration(v)
+			if err == nil {
 				return d
 			}
+			c.envErrs = append(c.envErrs, fmt.Errorf("LATCH_%s=%q is not a duration", name, v))
 		}
 		return def
 	}
 	envInt := func(name string, def int) int {
 		if v, ok := os.LookupEnv("LATCH_" + name); ok {
-			if n, err := strconv.Atoi(v); err == nil {
+			n, err := strconv.Atoi(v)
+			if err == nil {
 				return n
 			}
+			c.envErrs = append(c.envErrs, fmt.Errorf("LATCH_%s=%q is not an integer", name, v))
 		}
 		return def
 	}
@@ -141,11 +166,19 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		"how long a replica owns a message or webhook it is sending; after a crash they are retried after this (LATCH_DELIVERY_LEASE)")
 	fs.DurationVar(&c.Retention, "retention", envDuration("RETENTION", c.Retention),
 		"how long events, webhook delivery records and sent messages are kept; 0 keeps them forever (LATCH_RETENTION)")
+	fs.IntVar(&c.Argon2.MemoryKiB, "argon2-memory", envInt("ARGON2_MEMORY", c.Argon2.MemoryKiB),
+		"argon2id memory for new password hashes, in KiB; at least OWASP's minimum for the iterations (LATCH_ARGON2_MEMORY)")
+	fs.IntVar(&c.Argon2.Iterations, "argon2-iterations", envInt("ARGON2_ITERATIONS", c.Argon2.Iterations),
+		"argon2id passes for new password hashes (LATCH_ARGON2_ITERATIONS)")
+	fs.IntVar(&c.Argon2.Parallelism, "argon2-parallelism", envInt("ARGON2_PARALLELISM", c.Argon2.Parallelism),
+		"argon2id lanes for new password hashes (LATCH_ARGON2_PARALLELISM)")
+	fs.IntVar(&c.HashMemoryMiB, "hash-memory", envInt("HASH_MEMORY", c.HashMemoryMiB),
+		"MiB that password hashes computed at once may use together; more wait in line. 0: max(320, 4 x one hash x CPUs) (LATCH_HASH_MEMORY)")
 }
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	var errs []error
+	errs := append([]error(nil), c.envErrs...)
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required"))
 	}
@@ -190,7 +223,59 @@ func (c *Config) Validate() error {
 	if c.SMTP.Host != "" && c.SMTP.From == "" {
 		errs = append(errs, errors.New("--smtp-from is required with --smtp-host"))
 	}
+	errs = append(errs, c.validateHashing()...)
 	return errors.Join(errs...)
+}
+
+// Bounds of the hashing flags, checked before they are narrowed to the
+// hasher's types.
+const (
+	maxArgon2MemoryKiB  = 1 << 20 // 1 GiB, as hashes allows
+	maxArgon2Iterations = 100
+	maxArgon2Lanes      = 255
+	maxHashMemoryMiB    = 1 << 24 // 16 TiB: only guards the conversion to bytes
+)
+
+func (c *Config) validateHashing() []error {
+	var errs []error
+	a := c.Argon2
+	if a.MemoryKiB < 1 || a.MemoryKiB > maxArgon2MemoryKiB {
+		errs = append(errs, fmt.Errorf("--argon2-memory must be between 1 and %d KiB, not %d", maxArgon2MemoryKiB, a.MemoryKiB))
+	}
+	if a.Iterations < 1 || a.Iterations > maxArgon2Iterations {
+		errs = append(errs, fmt.Errorf("--argon2-iterations must be between 1 and %d, not %d", maxArgon2Iterations, a.Iterations))
+	}
+	if a.Parallelism < 1 || a.Parallelism > maxArgon2Lanes {
+		errs = append(errs, fmt.Errorf("--argon2-parallelism must be between 1 and %d, not %d", maxArgon2Lanes, a.Parallelism))
+	}
+	if c.HashMemoryMiB < 0 || c.HashMemoryMiB > maxHashMemoryMiB {
+		errs = append(errs, fmt.Errorf("--hash-memory must be between 0 (automatic) and %d MiB, not %d", maxHashMemoryMiB, c.HashMemoryMiB))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	p := c.HashParams()
+	if err := p.Validate(); err != nil {
+		return []error{fmt.Errorf("--argon2-memory %d, --argon2-iterations %d, --argon2-parallelism %d: %w",
+			a.MemoryKiB, a.Iterations, a.Parallelism, err)}
+	}
+	if need := p.MemoryCost(); c.HashMemoryMiB > 0 && int64(c.HashMemoryMiB)<<20 < need {
+		return []error{fmt.Errorf("--hash-memory %d MiB cannot hold one password hash at --argon2-memory %d KiB (%d MiB)",
+			c.HashMemoryMiB, a.MemoryKiB, (need+1<<20-1)>>20)}
+	}
+	return nil
+}
+
+// HashParams are the configured argon2id parameters, with hashes' default
+// salt and key lengths. Meaningful once Validate has passed.
+func (c *Config) HashParams() hashes.Params {
+	return hashes.Params{MemoryKiB: uint32(c.Argon2.MemoryKiB), Iterations: uint32(c.Argon2.Iterations),
+		Parallelism: uint8(c.Argon2.Parallelism), SaltLen: hashes.DefaultParams.SaltLen, KeyLen: hashes.DefaultParams.KeyLen}
+}
+
+// HashLimits is the configured hashing budget.
+func (c *Config) HashLimits() hashes.Limits {
+	return hashes.Limits{MemoryBytes: int64(c.HashMemoryMiB) << 20}
 }
 
 func (c *Config) masterKeyBytes() ([]byte, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/sessions"
 	"github.com/latchhq/latch/internal/store"
@@ -310,7 +311,10 @@ func (s *Service) Authorize(ctx context.Context, p tenant.Project, r *AuthorizeR
 		if err := tx.PutAuthorization(ctx, grant); err != nil {
 			return err
 		}
-		return tx.CreateAuthorizationCode(ctx, row)
+		if err := tx.CreateAuthorizationCode(ctx, row); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, p, now, events.ConnectedAppConsentGrant, a.client.ID, consentEvent(a.user.ID, a.client.ID, grant.Scopes))
 	})
 	if err != nil {
 		return nil, mapMissing(err)

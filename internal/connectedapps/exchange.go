@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/sessions"
 	"github.com/latchhq/latch/internal/store"
@@ -189,6 +190,21 @@ func (s *Service) RevokeUserApp(ctx context.Context, p tenant.Project, userID, c
 	if err != nil {
 		return err
 	}
-	_, err = s.Store.RevokeAuthorization(ctx, p.ID, u.ID, c.ID)
-	return err
+	return s.Store.Tx(ctx, func(tx store.Store) error {
+		existed, err := tx.RevokeAuthorization(ctx, p.ID, u.ID, c.ID)
+		if err != nil || !existed {
+			return err // no grant, nothing changed: no event
+		}
+		return events.Append(ctx, tx, p, s.Clock.Now(), events.ConnectedAppConsentRevoke, c.ID, consentEvent(u.ID, c.ID, nil))
+	})
+}
+
+// consentEvent is the object of the connected_app_consent events; scopes
+// only on a grant, in users.connectedApps' space-separated form.
+func consentEvent(userID, clientID string, scopes []string) map[string]any {
+	m := map[string]any{"user_id": userID, "connected_app_id": clientID}
+	if scopes != nil {
+		m["scopes_granted"] = strings.Join(scopes, " ")
+	}
+	return m
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchhq/latch/internal/apierr"
+	"github.com/latchhq/latch/internal/events"
 	"github.com/latchhq/latch/internal/ids"
 	"github.com/latchhq/latch/internal/keys"
 	"github.com/latchhq/latch/internal/secrets"
@@ -141,7 +142,7 @@ func (s *Service) redeemCode(ctx context.Context, p tenant.Project, c *store.Con
 	}
 	if code.UsedAt != nil {
 		// RFC 6749 section 4.1.2: a replayed code revokes what it issued.
-		if err := s.Store.RevokeGrant(ctx, p.ID, code.GrantID); err != nil {
+		if err := s.revokeReplayed(ctx, p, code.GrantID, code.UserID, c.ID, "authorization_code_reuse", now); err != nil {
 			return nil, err
 		}
 		return nil, apierr.OAuthInvalidGrant.With("The authorization code was already used; the tokens issued from it are revoked.")
@@ -176,6 +177,19 @@ func (s *Service) redeemCode(ctx context.Context, p tenant.Project, c *store.Con
 		return nil, err
 	}
 	return s.sign(ctx, p, c, user, pend, code.Nonce)
+}
+
+// revokeReplayed revokes the tokens of a grant whose code or refresh token
+// came back, with its event. Every replay appends one, even when an earlier
+// replay already revoked them: a receiver should see each reuse attempt.
+func (s *Service) revokeReplayed(ctx context.Context, p tenant.Project, grantID, userID, clientID, reason string, now time.Time) error {
+	return s.Store.Tx(ctx, func(tx store.Store) error {
+		if err := tx.RevokeGrant(ctx, p.ID, grantID); err != nil {
+			return err
+		}
+		return events.Append(ctx, tx, p, now, events.ConnectedAppTokenRevoke, clientID,
+			map[string]any{"user_id": userID, "connected_app_id": clientID, "reason": reason})
+	})
 }
 
 // checkVerifier is the PKCE S256 check of the token endpoint.
@@ -234,7 +248,7 @@ func (s *Service) refresh(ctx context.Context, p tenant.Project, c *store.Connec
 	if rt.UsedAt != nil {
 		// A rotated-out token came back: someone holds a copy. Revoke the
 		// whole grant (OAuth 2.1 refresh token rotation).
-		if err := s.Store.RevokeGrant(ctx, p.ID, rt.GrantID); err != nil {
+		if err := s.revokeReplayed(ctx, p, rt.GrantID, rt.UserID, c.ID, "refresh_token_reuse", now); err != nil {
 			return nil, err
 		}
 		return nil, apierr.OAuthInvalidGrant.With("The refresh token was already used; the grant is revoked.")

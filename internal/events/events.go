@@ -24,13 +24,18 @@ const (
 	UserDelete                = "direct.user.delete"
 	SessionCreate             = "direct.session.create"
 	SessionRevoke             = "direct.session.revoke"
+	SessionUpdate             = "direct.session.update"
 	MagicLinkSend             = "direct.magic_link.send"
+	MagicLinkRevokeInvite     = "direct.magic_link.revoke_invite"
 	OTPSend                   = "direct.otp.send"
 	PasswordUpdate            = "direct.password.update"
 	PasswordStrengthCheckFail = "direct.password.strength_check_fail"
 	ConnectedAppCreate        = "direct.connected_app.create"
 	ConnectedAppUpdate        = "direct.connected_app.update"
 	ConnectedAppDelete        = "direct.connected_app.delete"
+	ConnectedAppConsentGrant  = "direct.connected_app_consent.grant"
+	ConnectedAppConsentRevoke = "direct.connected_app_consent.revoke"
+	ConnectedAppTokenRevoke   = "direct.connected_app_token.revoke"
 )
 
 // TypeInfo documents one event type.
@@ -50,13 +55,18 @@ var Types = []TypeInfo{
 	{UserDelete, "a user is deleted", ""},
 	{SessionCreate, "a session starts (any authenticate call that creates one)", "the session, without token or JWT"},
 	{SessionRevoke, "a session is revoked", "the revoked session, without token or JWT"},
+	{SessionUpdate, "an authenticate call adds or refreshes a factor on an existing session (not sessions.authenticate extending it)", "the session after the change, without token or JWT"},
 	{MagicLinkSend, "a magic link email is queued", "user_id, email_id and email of the recipient"},
+	{MagicLinkRevokeInvite, "the pending invites to an email are revoked (magic_links.email.revokeInvite)", "user_id, email_id, email and the number of invites revoked"},
 	{OTPSend, "a one-time passcode is queued by SMS, WhatsApp or email", "user_id, the method id and the channel, never the code"},
 	{PasswordUpdate, "a user's password is set, reset or migrated", "user_id and password_id"},
 	{PasswordStrengthCheckFail, "a password is refused for strength (strength_check, create, reset)", "user_id if known and the feedback, never the password"},
 	{ConnectedAppCreate, "a Connected Apps client is created", "the client, as connectedApp.clients.get returns it (never a secret)"},
 	{ConnectedAppUpdate, "a Connected Apps client is updated or its secret rotation starts, completes or is cancelled", "the client after the change (never a secret)"},
 	{ConnectedAppDelete, "a Connected Apps client is deleted", ""},
+	{ConnectedAppConsentGrant, "idp.oauth.authorize records a user's consent to a client and issues a code (every consented call, a first grant or a repeat)", "user_id, connected_app_id and scopes_granted (all scopes now granted, space-separated)"},
+	{ConnectedAppConsentRevoke, "a user's grant to a client is revoked (users.revoke), with every code and token issued under it", "user_id and connected_app_id"},
+	{ConnectedAppTokenRevoke, "a replayed authorization code or rotated-out refresh token revokes the tokens of its authorization", "user_id, connected_app_id and reason (authorization_code_reuse or refresh_token_reuse)"},
 }
 
 // Known reports whether name is an event type.

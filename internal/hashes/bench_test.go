@@ -23,7 +23,7 @@ func BenchmarkArgon2idDefault(b *testing.B) {
 // BenchmarkHasherHash is Hash at DefaultParams: the argon2id rate plus salt,
 // semaphore and encoding.
 func BenchmarkHasherHash(b *testing.B) {
-	h := NewHasher(DefaultParams, 0)
+	h := newHasher(b, DefaultParams, 0)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
@@ -38,7 +38,7 @@ func BenchmarkVerifyBcrypt(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := NewHasher(DefaultParams, 0)
+	h := newHasher(b, DefaultParams, 0)
 	ctx := context.Background()
 	for b.Loop() {
 		if ok, _, err := h.Verify(ctx, string(stored), "correct horse battery staple"); !ok || err != nil {

@@ -9,9 +9,17 @@
 //
 // with salt and key in unpadded standard base64. DefaultParams is the OWASP
 // minimum (19 MiB, 2 passes, 1 lane, 16-byte salt, 32-byte key); a Hasher can
-// be built with others. Every hash computation, in Hash and in Verify, holds
-// one of the Hasher's maxConcurrent slots, so a burst of logins queues instead
-// of allocating MemoryKiB each at once; waiting honours the caller's context.
+// be built with others, and Params.Validate refuses any weaker than all of
+// OWASPMinimums.
+//
+// Every computation, in Hash and in Verify, first reserves its memory cost
+// (argon2's m KiB, scrypt's 128·N·r bytes, 64 KiB for the rest) and one of
+// MaxConcurrent slots from the Hasher's budget (Limits). Reservations are
+// granted in arrival order, so a burst of logins queues instead of allocating
+// at once, and a large imported hash is not starved by small ones; waiting
+// honours the caller's context. A hash costing more than the whole budget is
+// refused at once (ErrOverBudget), and Hasher.Normalize refuses to import one.
+// Stats reports the load and its high-water marks.
 //
 // Verify accepts any stored form below and reports needsRehash when the hash
 // is not argon2id with the Hasher's current parameters: after a successful

@@ -41,7 +41,7 @@ func FuzzVerify(f *testing.F) {
 	} {
 		f.Add(s, "pw")
 	}
-	h := NewHasher(testParams, 1)
+	h := newHasher(f, testParams, 1)
 	f.Fuzz(func(t *testing.T, in, password string) {
 		s, err := parseStored(in)
 		if err != nil {

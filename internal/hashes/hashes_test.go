@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -39,7 +40,7 @@ func TestVectorsCoverEveryHashType(t *testing.T) {
 }
 
 func TestVectors(t *testing.T) {
-	h := NewHasher(DefaultParams, 0)
+	h := newHasher(t, DefaultParams, 0)
 	ctx := context.Background()
 	for _, v := range vectors {
 		t.Run(v.name, func(t *testing.T) {
@@ -82,7 +83,7 @@ func TestVectors(t *testing.T) {
 }
 
 func TestBcryptTruncatesAt72Bytes(t *testing.T) {
-	h := NewHasher(testParams, 0)
+	h := newHasher(t, testParams, 0)
 	for _, v := range vectors {
 		if v.name != "bcrypt >72-byte password" {
 			continue
@@ -99,7 +100,7 @@ func TestBcryptTruncatesAt72Bytes(t *testing.T) {
 var phcRe = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$`)
 
 func TestHashRoundTrip(t *testing.T) {
-	h := NewHasher(DefaultParams, 0)
+	h := newHasher(t, DefaultParams, 0)
 	ctx := context.Background()
 	for _, pw := range []string{"correct horse battery staple", "", "pässwörd✓ 🔑", strings.Repeat("long", 300)} {
 		s, err := h.Hash(ctx, pw)
@@ -130,17 +131,17 @@ func TestNeedsRehashWhenDefaultParamsChange(t *testing.T) {
 	old := DefaultParams
 	t.Cleanup(func() { DefaultParams = old })
 
-	s, err := NewHasher(DefaultParams, 0).Hash(ctx, "pw")
+	s, err := newHasher(t, DefaultParams, 0).Hash(ctx, "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	DefaultParams.Iterations = 3
-	ok, rehash, err := NewHasher(DefaultParams, 0).Verify(ctx, s, "pw")
+	ok, rehash, err := newHasher(t, DefaultParams, 0).Verify(ctx, s, "pw")
 	if err != nil || !ok || !rehash {
 		t.Fatalf("after raising DefaultParams.Iterations: Verify = %v, %v, %v; want true, true, nil", ok, rehash, err)
 	}
 	DefaultParams = old
-	if ok, rehash, _ := NewHasher(DefaultParams, 0).Verify(ctx, s, "pw"); !ok || rehash {
+	if ok, rehash, _ := newHasher(t, DefaultParams, 0).Verify(ctx, s, "pw"); !ok || rehash {
 		t.Fatalf("with the original DefaultParams: Verify = %v, needsRehash %v; want true, false", ok, rehash)
 	}
 }
@@ -148,7 +149,7 @@ func TestNeedsRehashWhenDefaultParamsChange(t *testing.T) {
 func TestNeedsRehashEachParam(t *testing.T) {
 	ctx := context.Background()
 	base := testParams
-	s, err := NewHasher(base, 1).Hash(ctx, "pw")
+	s, err := newHasher(t, base, 1).Hash(ctx, "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,25 +162,40 @@ func TestNeedsRehashEachParam(t *testing.T) {
 	} {
 		p := base
 		mod(&p)
-		ok, rehash, err := NewHasher(p, 1).Verify(ctx, s, "pw")
+		ok, rehash, err := newHasher(t, p, 1).Verify(ctx, s, "pw")
 		if err != nil || !ok || !rehash {
 			t.Errorf("%s changed: Verify = %v, %v, %v; want true, true, nil", name, ok, rehash, err)
 		}
 	}
 	// argon2i with the very same parameters still needs a rehash to argon2id.
 	i := strings.Replace(s, "$argon2id$", "$argon2i$", 1)
-	if _, rehash, err := NewHasher(base, 1).Verify(ctx, i, "pw"); err != nil || !rehash {
+	if _, rehash, err := newHasher(t, base, 1).Verify(ctx, i, "pw"); err != nil || !rehash {
 		t.Errorf("argon2i: needsRehash = %v, %v; want true", rehash, err)
 	}
 }
 
+// newHasher is NewHasher for tests: at most maxConcurrent computations at
+// once (0: GOMAXPROCS) within the default memory budget.
+func newHasher(t testing.TB, p Params, maxConcurrent int) *Hasher {
+	t.Helper()
+	h, err := NewHasher(p, Limits{MaxConcurrent: maxConcurrent})
+	if err != nil {
+		t.Fatalf("NewHasher(%+v): %v", p, err)
+	}
+	return h
+}
+
 func TestNewHasherDefaultsAndValidation(t *testing.T) {
-	h := NewHasher(Params{}, 0)
+	h := newHasher(t, Params{}, 0)
 	if h.Params() != DefaultParams {
 		t.Errorf("NewHasher(Params{}) params = %+v; want DefaultParams", h.Params())
 	}
-	if h.MaxConcurrent() < 1 {
-		t.Errorf("MaxConcurrent = %d", h.MaxConcurrent())
+	st := h.Stats()
+	if st.MaxConcurrent != runtime.GOMAXPROCS(0) {
+		t.Errorf("MaxConcurrent = %d; want GOMAXPROCS %d", st.MaxConcurrent, runtime.GOMAXPROCS(0))
+	}
+	if want := max(320<<20, 4*DefaultParams.MemoryCost()*int64(runtime.GOMAXPROCS(0))); st.MemoryBudget != want {
+		t.Errorf("MemoryBudget = %d; want %d", st.MemoryBudget, want)
 	}
 	for _, p := range []Params{
 		{MemoryKiB: 8, Iterations: 1, Parallelism: 2, SaltLen: 16, KeyLen: 32},        // < 8 KiB per lane
@@ -194,17 +210,68 @@ func TestNewHasherDefaultsAndValidation(t *testing.T) {
 		if p.Validate() == nil {
 			t.Errorf("Validate(%+v) = nil; want an error", p)
 		}
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("NewHasher(%+v) did not panic", p)
-				}
-			}()
-			NewHasher(p, 1)
-		}()
+		if h, err := NewHasher(p, Limits{}); err == nil || h != nil {
+			t.Errorf("NewHasher(%+v) = %v, %v; want an error", p, h, err)
+		}
 	}
 	if err := DefaultParams.Validate(); err != nil {
 		t.Errorf("DefaultParams.Validate() = %v", err)
+	}
+	// A budget that cannot hold one native hash is refused up front.
+	if _, err := NewHasher(DefaultParams, Limits{MemoryBytes: 16 << 20}); err == nil ||
+		!strings.Contains(err.Error(), "cannot hold one argon2id hash") {
+		t.Errorf("NewHasher with a 16 MiB budget at m=19456 KiB: %v; want a budget error", err)
+	}
+}
+
+func TestValidateOWASPFloor(t *testing.T) {
+	with := func(m, it uint32, p uint8) Params {
+		return Params{MemoryKiB: m, Iterations: it, Parallelism: p, SaltLen: 16, KeyLen: 32}
+	}
+	for _, p := range []Params{
+		with(47104, 1, 1), with(19456, 2, 1), with(12288, 3, 1), with(9216, 4, 1), with(7168, 5, 1), // OWASP's five
+		with(65536, 3, 4), with(19456, 10, 1), with(7168, 100, 1), with(1<<20, 1, 1), // stronger
+	} {
+		if err := p.Validate(); err != nil {
+			t.Errorf("Validate(m=%d,t=%d,p=%d) = %v; want nil", p.MemoryKiB, p.Iterations, p.Parallelism, err)
+		}
+	}
+	for _, p := range []Params{
+		with(47103, 1, 1), with(19455, 2, 1), with(12287, 3, 1), with(9215, 4, 1), with(7167, 5, 1), // just under each
+		with(7167, 100, 1), with(64, 1, 1), with(19456, 1, 1), with(19456, 1, 8),
+	} {
+		err := p.Validate()
+		if err == nil || !strings.Contains(err.Error(), "weaker than OWASP's minimum") {
+			t.Errorf("Validate(m=%d,t=%d,p=%d) = %v; want the OWASP floor error", p.MemoryKiB, p.Iterations, p.Parallelism, err)
+		}
+	}
+}
+
+func TestMemoryCost(t *testing.T) {
+	for _, tc := range []struct {
+		stored string
+		want   int64
+	}{
+		{"$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$c29tZXNhbHQ", 19456<<10 + argon2Overhead},
+		{"$argon2i$v=19$m=1048576,t=1,p=4$c29tZXNhbHQ$c29tZXNhbHQ", 1<<30 + argon2Overhead},
+		{"$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHQ$c29tZXNhbHQ", 8<<10 + argon2Overhead},
+		{"$scrypt$ln=14,r=8,p=1$c2FsdA$c2FsdA", 128 * 8 * (1<<14 + 1 + 2)},   // 16 MiB
+		{"$scrypt$ln=17,r=8,p=16$c2FsdA$c2FsdA", 128 * 8 * (1<<17 + 16 + 2)}, // 128 MiB
+		{"$scrypt$ln=10,r=1024,p=1$c2FsdA$c2FsdA", 128 * 1024 * (1<<10 + 3)}, // 128 MiB through r
+		{"$2b$10$" + strings.Repeat(".", 53), smallCost},
+		{"$latch-md5$$$2ab96390c7dbe3439de74d0c9b0b1767", smallCost},
+		{"$pbkdf2-sha256$i=1000$c2FsdA$c2FsdA", smallCost},
+	} {
+		s, err := parseStored(tc.stored)
+		if err != nil {
+			t.Fatalf("parseStored(%q): %v", tc.stored, err)
+		}
+		if got := s.memoryCost(); got != tc.want {
+			t.Errorf("memoryCost(%q) = %d; want %d", tc.stored, got, tc.want)
+		}
+	}
+	if got := DefaultParams.MemoryCost(); got != 19456<<10+argon2Overhead {
+		t.Errorf("DefaultParams.MemoryCost() = %d", got)
 	}
 }
 
@@ -332,7 +399,7 @@ func TestNormalizeErrors(t *testing.T) {
 }
 
 func TestVerifyMalformed(t *testing.T) {
-	h := NewHasher(testParams, 1)
+	h := newHasher(t, testParams, 1)
 	for _, s := range []string{
 		"", "plaintext", "$", "$$$$", "$argon2id$", "$argon2id$v=19$m=64,t=1,p=1$$",
 		"$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHQ$", "$argon2id$v=19$m=64,t=1,p=0$c29tZXNhbHQ$c29tZXNhbHQ",

@@ -98,10 +98,21 @@ type Migration struct {
 //
 // Salts, hashes and the prepend/append salts are unpadded standard base64
 // except where hex is written. Errors are *Error values.
+//
+// Normalize does not know a Hasher's memory budget: callers holding one
+// should use Hasher.Normalize, which also refuses hashes too costly to verify.
 func Normalize(m Migration) (string, error) {
+	s, err := normalize(m)
+	if err != nil {
+		return "", err
+	}
+	return s.encode(), nil
+}
+
+func normalize(m Migration) (*stored, error) {
 	h := strings.TrimSpace(m.Hash)
 	if h == "" {
-		return "", errf(TypeInvalidHash, "hash is required")
+		return nil, errf(TypeInvalidHash, "hash is required")
 	}
 	var s *stored
 	var err error
@@ -135,12 +146,12 @@ func Normalize(m Migration) (string, error) {
 	case HashTypePBKDF2:
 		s, err = normalizePBKDF2(h, m.PBKDF2)
 	default:
-		return "", errf(TypeInvalidHashType, "hash_type must be one of bcrypt, md_5, argon_2i, argon_2id, sha_1, sha_512, scrypt, phpass, pbkdf_2")
+		return nil, errf(TypeInvalidHashType, "hash_type must be one of bcrypt, md_5, argon_2i, argon_2id, sha_1, sha_512, scrypt, phpass, pbkdf_2")
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return s.encode(), nil
+	return s, nil
 }
 
 // decodeAnyB64 decodes standard or URL-safe base64, padded or not.

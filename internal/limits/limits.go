@@ -82,6 +82,10 @@ func (g *Guard) Wrap(rt Route, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := httpx.ReadBody(r)
 		if err != nil {
+			if rt.OAuth {
+				httpx.WriteOAuthError(w, r, g.Log, err)
+				return
+			}
 			httpx.WriteError(w, r, g.Log, err)
 			return
 		}

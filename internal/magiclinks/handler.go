@@ -173,6 +173,9 @@ type authenticateRequest struct {
 	} `json:"options"`
 	sessions.RequestFields
 	CodeVerifier string `json:"code_verifier"`
+	// TelemetryID is decoded so a wrong type is refused, then ignored:
+	// Latch has no fraud or device-fingerprint service to look it up in.
+	TelemetryID string `json:"telemetry_id"`
 }
 
 type authenticateResponse struct {

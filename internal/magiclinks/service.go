@@ -54,8 +54,6 @@ type Service struct {
 	PublicURL string
 }
 
-var locales = map[string]bool{"": true, "en": true, "es": true, "pt-br": true, "fr": true, "it": true, "de-DE": true, "zh-Hans": true, "ca-ES": true}
-
 func expiry(v *int, def int) (time.Duration, error) {
 	m := def
 	if v != nil {
@@ -109,8 +107,8 @@ type plan struct {
 }
 
 func (s *Service) validate(in *SendInput) error {
-	if !locales[in.Locale] {
-		return apierr.InvalidLocale
+	if err := delivery.CheckEmailLocale(in.Locale); err != nil {
+		return err
 	}
 	if in.CodeChallenge != "" {
 		if b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(in.CodeChallenge, "=")); err != nil || len(b) != sha256.Size {
@@ -250,7 +248,7 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 			return err
 		}
 		link := s.PublicURL + "/v1/magic_links/redirect?" + url.Values{"project_id": {p.ID}, "token": {token}}.Encode()
-		r, err := delivery.RenderEmail(pl.kind, delivery.EmailData{ProjectName: p.Name, Link: link, Expires: pl.expires})
+		r, err := delivery.RenderEmail(pl.kind, delivery.EmailData{ProjectName: p.Name, Link: link, Expires: pl.expires, Locale: in.Locale})
 		if err != nil {
 			return err
 		}
@@ -287,21 +285,24 @@ func (s *Service) RevokeInvite(ctx context.Context, p tenant.Project, email stri
 	if err != nil {
 		return err
 	}
-	e, err := s.Store.GetEmailByAddress(ctx, p.ID, addr)
-	if errors.Is(err, store.ErrNotFound) {
-		return apierr.InviteNotFound
-	}
-	if err != nil {
-		return err
-	}
-	n, err := s.Store.RevokeInvites(ctx, p.ID, e.ID)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return apierr.InviteNotFound
-	}
-	return nil
+	return s.Store.Tx(ctx, func(tx store.Store) error {
+		e, err := tx.GetEmailByAddress(ctx, p.ID, addr)
+		if errors.Is(err, store.ErrNotFound) {
+			return apierr.InviteNotFound
+		}
+		if err != nil {
+			return err
+		}
+		n, err := tx.RevokeInvites(ctx, p.ID, e.ID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return apierr.InviteNotFound
+		}
+		return events.Append(ctx, tx, p, s.Clock.Now(), events.MagicLinkRevokeInvite, e.ID,
+			map[string]any{"user_id": e.UserID, "email_id": e.ID, "email": e.Address, "revoked": n})
+	})
 }
 
 // Create makes an embeddable magic link for a user; nothing is sent.

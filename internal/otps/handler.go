@@ -113,6 +113,9 @@ type authenticateRequest struct {
 		IPMatchRequired        bool `json:"ip_match_required"`
 		UserAgentMatchRequired bool `json:"user_agent_match_required"`
 	} `json:"options"`
+	// TelemetryID is decoded so a wrong type is refused, then ignored:
+	// Latch has no fraud or device-fingerprint service to look it up in.
+	TelemetryID string `json:"telemetry_id"`
 	sessions.RequestFields
 }
 

@@ -81,8 +81,6 @@ type Sent struct {
 	UserCreated bool
 }
 
-var locales = map[string]bool{"": true, "en": true, "es": true, "pt-br": true, "fr": true, "it": true, "de-DE": true, "zh-Hans": true, "ca-ES": true}
-
 func (s *Service) hash(projectID, methodID, code string) string {
 	m := hmac.New(sha256.New, s.CodeKey)
 	fmt.Fprintf(m, "%s\x00%s\x00%s", projectID, methodID, code)
@@ -126,8 +124,8 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 	if exp < minExpiration || exp > maxExpiration {
 		return nil, apierr.InvalidExpirationOTP
 	}
-	if !locales[in.Locale] {
-		return nil, apierr.InvalidLocale
+	if err := checkLocale(in.Channel, in.Locale); err != nil {
+		return nil, err
 	}
 	if !delivery.HasTemplate(delivery.KindLogin, in.LoginTemplateID) || !delivery.HasTemplate(delivery.KindSignup, in.SignupTemplateID) {
 		return nil, apierr.InvalidTemplateID
@@ -169,10 +167,10 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 			return err
 		}
 		if in.Channel == Email {
-			r := delivery.RenderOTPEmail(p.Name, code, expires)
+			r := delivery.RenderOTPEmail(in.Locale, p.Name, code, expires)
 			_, err = s.Outbox.EnqueueEmail(ctx, tx, p, delivery.Email{To: address, Rendered: r, Code: code})
 		} else {
-			_, err = s.Outbox.EnqueueText(ctx, tx, p, delivery.Text{Channel: in.Channel, To: address, Body: delivery.TextOTP(p.Name, code, expires), Code: code})
+			_, err = s.Outbox.EnqueueText(ctx, tx, p, delivery.Text{Channel: in.Channel, To: address, Body: delivery.TextOTP(in.Locale, p.Name, code, expires), Code: code})
 		}
 		if err != nil {
 			return err
@@ -188,6 +186,15 @@ func (s *Service) send(ctx context.Context, p tenant.Project, in SendInput, crea
 	}
 	s.Outbox.Wake()
 	return out, nil
+}
+
+// checkLocale accepts the locales the SDK's types list for the channel:
+// four for email, sixteen for SMS and WhatsApp.
+func checkLocale(channel, locale string) error {
+	if channel == Email {
+		return delivery.CheckEmailLocale(locale)
+	}
+	return delivery.CheckTextLocale(locale)
 }
 
 // method finds (or, as allowed, creates) the phone or email a code goes to.

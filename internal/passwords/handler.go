@@ -89,8 +89,18 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 }
 
 type feedback struct {
-	Warning     string   `json:"warning"`
-	Suggestions []string `json:"suggestions"`
+	Warning          string            `json:"warning"`
+	Suggestions      []string          `json:"suggestions"`
+	LUDSRequirements *ludsRequirements `json:"luds_requirements,omitempty"`
+}
+
+type ludsRequirements struct {
+	HasLowerCase      bool `json:"has_lower_case"`
+	HasUpperCase      bool `json:"has_upper_case"`
+	HasDigit          bool `json:"has_digit"`
+	HasSymbol         bool `json:"has_symbol"`
+	MissingComplexity int  `json:"missing_complexity"`
+	MissingCharacters int  `json:"missing_characters"`
 }
 
 type strengthResponse struct {
@@ -127,8 +137,13 @@ func (h *Handler) strengthCheck(w http.ResponseWriter, r *http.Request) error {
 	if sugg == nil {
 		sugg = []string{}
 	}
+	fb := feedback{Warning: st.Feedback.Warning, Suggestions: sugg}
+	if l := st.LUDS; l != nil {
+		fb.LUDSRequirements = &ludsRequirements{HasLowerCase: l.HasLowerCase, HasUpperCase: l.HasUpperCase, HasDigit: l.HasDigit,
+			HasSymbol: l.HasSymbol, MissingComplexity: l.MissingComplexity, MissingCharacters: l.MissingCharacters}
+	}
 	httpx.WriteJSON(w, r, http.StatusOK, &strengthResponse{ValidPassword: st.Valid, Score: st.Score, BreachedPassword: st.Breached,
-		StrengthPolicy: "zxcvbn", BreachDetectionOnCreate: true, Feedback: feedback{Warning: st.Feedback.Warning, Suggestions: sugg}})
+		StrengthPolicy: policyName(st.Policy), BreachDetectionOnCreate: st.Policy.BreachDetection, Feedback: fb})
 	return nil
 }
 
@@ -179,6 +194,7 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Email                          string           `json:"email"`
 		ResetPasswordRedirectURL       string           `json:"reset_password_redirect_url"`
+		LoginRedirectURL               string           `json:"login_redirect_url"`
 		ResetPasswordExpirationMinutes *int             `json:"reset_password_expiration_minutes"`
 		CodeChallenge                  string           `json:"code_challenge"`
 		Attributes                     *wire.Attributes `json:"attributes"`
@@ -188,7 +204,7 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	in := ResetStartInput{Email: req.Email, RedirectURL: req.ResetPasswordRedirectURL, ExpirationMinutes: req.ResetPasswordExpirationMinutes,
+	in := ResetStartInput{Email: req.Email, RedirectURL: req.ResetPasswordRedirectURL, LoginRedirectURL: req.LoginRedirectURL, ExpirationMinutes: req.ResetPasswordExpirationMinutes,
 		CodeChallenge: req.CodeChallenge, TemplateID: req.ResetPasswordTemplateID, Locale: req.Locale}
 	if req.Attributes != nil {
 		in.Attributes = *req.Attributes
@@ -208,14 +224,26 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) emailReset(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		sessions.RequestFields
-		Token        string `json:"token"`
-		Password     string `json:"password"`
-		CodeVerifier string `json:"code_verifier"`
+		Token        string           `json:"token"`
+		Password     string           `json:"password"`
+		CodeVerifier string           `json:"code_verifier"`
+		Attributes   *wire.Attributes `json:"attributes"`
+		Options      *struct {
+			IPMatchRequired        bool `json:"ip_match_required"`
+			UserAgentMatchRequired bool `json:"user_agent_match_required"`
+		} `json:"options"`
 	}
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
 	}
-	res, err := h.Service.EmailReset(r.Context(), httpx.ProjectOf(r), req.Token, req.Password, req.CodeVerifier, req.Options())
+	in := EmailResetInput{Token: req.Token, Password: req.Password, CodeVerifier: req.CodeVerifier, Session: req.RequestFields.Options()}
+	if req.Attributes != nil {
+		in.Attributes = *req.Attributes
+	}
+	if req.Options != nil {
+		in.IPMatch, in.UserAgentMatch = req.Options.IPMatchRequired, req.Options.UserAgentMatchRequired
+	}
+	res, err := h.Service.EmailReset(r.Context(), httpx.ProjectOf(r), in)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,8 @@ func (s *Service) Migrate(ctx context.Context, p tenant.Project, in MigrateInput
 	if err != nil {
 		return nil, err
 	}
-	stored, err := hashes.Normalize(in.Migration)
+	// The server's hasher also refuses a hash too costly for its memory budget.
+	stored, err := s.Hasher.Normalize(in.Migration)
 	if err != nil {
 		var he *hashes.Error
 		if errors.As(err, &he) {

@@ -1,9 +1,9 @@
 // Package passwords owns consumer passwords: create, authenticate, strength
-// checks (zxcvbn, as Stytch), migration of hashes from other systems, and
-// the three resets (by email, by existing password, by session). Hashes are
-// argon2id, computed a bounded number at a time; a hash with outdated
-// parameters, or a migrated one, is upgraded on the next good login. Failed
-// logins lock the user after a bounded count.
+// checks (zxcvbn as Stytch, or the LUDS policy a project chooses), migration
+// of hashes from other systems, and the three resets (by email, by existing
+// password, by session). Hashes are argon2id, computed a bounded number at a
+// time; a hash with outdated parameters, or a migrated one, is upgraded on
+// the next good login. Failed logins lock the user after a bounded count.
 package passwords
 
 import (
@@ -52,6 +52,20 @@ type RedirectResolver interface {
 	RedirectURL(ctx context.Context, projectID, typ, given string, noDefault *apierr.Error) (string, error)
 }
 
+// Policy is a project's password strength policy.
+type Policy struct {
+	// LUDS selects the LUDS policy instead of zxcvbn.
+	LUDS bool
+	// MinLength and MinComplexity are the LUDS minimums.
+	MinLength, MinComplexity int
+	// BreachDetection refuses passwords on the breach list when they are
+	// set, and asks for a reset when one is used to log in.
+	BreachDetection bool
+}
+
+// DefaultPolicy is Stytch's: zxcvbn with breach detection.
+var DefaultPolicy = Policy{MinLength: 8, MinComplexity: 3, BreachDetection: true}
+
 // Service implements passwords.
 type Service struct {
 	Store     store.Store
@@ -62,6 +76,9 @@ type Service struct {
 	Outbox    *delivery.Outbox
 	Redirects RedirectResolver
 	PublicURL string
+	// Policies returns a project's policy, read on every call so an
+	// operator's change applies at once; nil is DefaultPolicy for all.
+	Policies func(ctx context.Context, projectID string) (Policy, error)
 }
 
 // Result is what every authenticating call returns.
@@ -76,73 +93,156 @@ type Result struct {
 // Strength is the strength-check verdict.
 type Strength struct {
 	Valid    bool
-	Score    int
+	Score    int // zxcvbn's; 0 under LUDS, which does not run zxcvbn
 	Breached bool
 	Feedback strength.Feedback
+	Policy   Policy
+	// LUDS is the LUDS verdict, under that policy only.
+	LUDS *strength.LUDS
 }
 
-// Check runs the zxcvbn policy; breach detection runs only when an email
-// is given, as on Stytch.
-func (s *Service) Check(ctx context.Context, password, email string) (*Strength, error) {
+func (s *Service) policy(ctx context.Context, p tenant.Project) (Policy, error) {
+	if s.Policies == nil {
+		return DefaultPolicy, nil
+	}
+	return s.Policies(ctx, p.ID)
+}
+
+// Check judges a password by the project's policy; breach detection, when
+// the policy has it, runs only when an email is given, as on Stytch.
+func (s *Service) Check(ctx context.Context, p tenant.Project, password, email string) (*Strength, error) {
+	pol, err := s.policy(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.judge(ctx, pol, password, email, email != "" && pol.BreachDetection)
+}
+
+// judge applies pol to password, and the breach list when breach is set.
+func (s *Service) judge(ctx context.Context, pol Policy, password, email string, breach bool) (*Strength, error) {
 	if password == "" {
 		return nil, apierr.MissingArgument.With("password is required.")
 	}
 	if len(password) > maxPasswordBytes {
 		return nil, apierr.InvalidArgument.With("password may be at most 1024 bytes.")
 	}
-	var inputs []string
-	if email != "" {
-		inputs = append(inputs, email)
-		if local, _, ok := strings.Cut(email, "@"); ok {
-			inputs = append(inputs, local)
+	out := &Strength{Policy: pol}
+	if pol.LUDS {
+		l, ok := strength.CheckLUDS(password, pol.MinLength, pol.MinComplexity)
+		out.LUDS, out.Valid = &l, ok
+	} else {
+		var inputs []string
+		if email != "" {
+			inputs = append(inputs, email)
+			if local, _, ok := strings.Cut(email, "@"); ok {
+				inputs = append(inputs, local)
+			}
 		}
+		r, err := s.Strength.Check(ctx, password, inputs)
+		if err != nil {
+			return nil, err
+		}
+		out.Score, out.Feedback, out.Valid = r.Score, r.Feedback, r.Score >= minScore
 	}
-	r, err := s.Strength.Check(ctx, password, inputs)
-	if err != nil {
-		return nil, err
-	}
-	out := &Strength{Score: r.Score, Feedback: r.Feedback, Valid: r.Score >= minScore}
-	if email != "" && strength.Breached(password) {
+	if breach && strength.Breached(password) {
 		out.Breached, out.Valid = true, false
 	}
 	return out, nil
 }
 
 // StrengthCheck is passwords.strengthCheck: Check, recording a
-// strength_check_fail event (with the feedback, never the password) when
-// the password would be refused.
+// strength_check_fail event when the password would be refused.
 func (s *Service) StrengthCheck(ctx context.Context, p tenant.Project, password, email string) (*Strength, error) {
-	st, err := s.Check(ctx, password, email)
+	st, err := s.Check(ctx, p, password, email)
 	if err != nil || st.Valid {
 		return st, err
 	}
-	ev := map[string]any{"score": st.Score, "breached_password": st.Breached, "warning": st.Feedback.Warning, "suggestions": st.Feedback.Suggestions}
+	userID := ""
 	if email != "" {
 		if e, err := s.Store.GetEmailByAddress(ctx, p.ID, email); err == nil {
-			ev["user_id"] = e.UserID
+			userID = e.UserID
 		}
 	}
-	if err := events.Append(ctx, s.Store, p, s.Clock.Now(), events.PasswordStrengthCheckFail, "", ev); err != nil {
+	if err := s.failEvent(ctx, p, st, userID); err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
-// requireStrong refuses weak and breached passwords on every write.
-func (s *Service) requireStrong(ctx context.Context, password, email string) error {
-	st, err := s.Check(ctx, password, email)
+// failEvent records a refused password: the verdict and the feedback,
+// never the password. It is its own write, outside any transaction,
+// because the request it belongs to fails.
+func (s *Service) failEvent(ctx context.Context, p tenant.Project, st *Strength, userID string) error {
+	sugg := st.Feedback.Suggestions
+	if sugg == nil {
+		sugg = []string{}
+	}
+	ev := map[string]any{"score": st.Score, "breached_password": st.Breached, "warning": st.Feedback.Warning,
+		"suggestions": sugg, "strength_policy": policyName(st.Policy)}
+	if st.LUDS != nil {
+		ev["luds_requirements"] = ludsJSON(*st.LUDS)
+	}
+	if userID != "" {
+		ev["user_id"] = userID
+	}
+	return events.Append(ctx, s.Store, p, s.Clock.Now(), events.PasswordStrengthCheckFail, "", ev)
+}
+
+func policyName(pol Policy) string {
+	if pol.LUDS {
+		return "luds"
+	}
+	return "zxcvbn"
+}
+
+// ludsJSON is Stytch's luds_requirements object.
+func ludsJSON(l strength.LUDS) map[string]any {
+	return map[string]any{"has_lower_case": l.HasLowerCase, "has_upper_case": l.HasUpperCase, "has_digit": l.HasDigit,
+		"has_symbol": l.HasSymbol, "missing_complexity": l.MissingComplexity, "missing_characters": l.MissingCharacters}
+}
+
+// requireStrong refuses a weak or (with breach detection) breached
+// password on every write, recording the refusal. userID is "" on create.
+func (s *Service) requireStrong(ctx context.Context, p tenant.Project, password, email, userID string) error {
+	pol, err := s.policy(ctx, p)
 	if err != nil {
 		return err
 	}
-	if strength.Breached(password) {
-		return apierr.BreachedPassword
+	st, err := s.judge(ctx, pol, password, email, pol.BreachDetection)
+	if err != nil || st.Valid {
+		return err
 	}
-	if st.Score < minScore {
-		e := apierr.WeakPassword.With("The password is too weak: " + strings.TrimSpace(st.Feedback.Warning+" "+strings.Join(st.Feedback.Suggestions, " ")))
-		e.Details = map[string]any{"score": st.Score, "warning": st.Feedback.Warning, "suggestions": st.Feedback.Suggestions}
+	if err := s.failEvent(ctx, p, st, userID); err != nil {
+		return err
+	}
+	switch {
+	case st.Breached:
+		return apierr.BreachedPassword
+	case st.LUDS != nil:
+		l := st.LUDS
+		e := apierr.WeakPassword.Withf("The password does not meet the LUDS policy: it needs at least %d characters (%d more) and %d of lower case, upper case, digits and symbols (%d more).",
+			pol.MinLength, l.MissingCharacters, pol.MinComplexity, l.MissingComplexity)
+		e.Details = map[string]any{"luds_requirements": ludsJSON(*l)}
 		return e
 	}
-	return nil
+	e := apierr.WeakPassword.With("The password is too weak: " + strings.TrimSpace(st.Feedback.Warning+" "+strings.Join(st.Feedback.Suggestions, " ")))
+	e.Details = map[string]any{"score": st.Score, "warning": st.Feedback.Warning, "suggestions": st.Feedback.Suggestions}
+	return e
+}
+
+// newHash checks a new password against the policy and hashes it, before
+// any transaction: argon2id is slow and must not hold SQLite's writer.
+func (s *Service) newHash(ctx context.Context, p tenant.Project, u *store.User, emailID, password string) (string, error) {
+	email := ""
+	for _, e := range u.Emails {
+		if email == "" || e.ID == emailID {
+			email = e.Address
+		}
+	}
+	if err := s.requireStrong(ctx, p, password, email, u.ID); err != nil {
+		return "", err
+	}
+	return s.Hasher.Hash(ctx, password)
 }
 
 func passwordFactor() wire.Factor {
@@ -176,7 +276,7 @@ func (s *Service) Create(ctx context.Context, p tenant.Project, in CreateInput) 
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if err := s.requireStrong(ctx, in.Password, addr); err != nil {
+	if err := s.requireStrong(ctx, p, in.Password, addr, ""); err != nil {
 		return nil, err
 	}
 	hash, err := s.Hasher.Hash(ctx, in.Password)
@@ -326,32 +426,48 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	if err != nil {
 		return nil, err
 	}
-	if pw.RequiresReset || strength.Breached(in.Password) {
+	pol, err := s.policy(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// Without breach detection a breached password was accepted when set,
+	// so it cannot be refused at login either.
+	if pw.RequiresReset || (pol.BreachDetection && strength.Breached(in.Password)) {
 		return nil, apierr.ResetPassword
 	}
-	return s.startSession(ctx, p, u, in.Session, false)
+	return s.commit(ctx, p, u.ID, in.Session, nil)
 }
 
-// startSession records a password authentication (optionally revoking the
-// user's other sessions first) and finishes the result.
-func (s *Service) startSession(ctx context.Context, p tenant.Project, u *store.User, o sessions.Options, revokeOthers bool) (*Result, error) {
+// commit starts or extends the caller's session with a password factor in
+// one transaction with the call's own writes (write, which may be nil:
+// a new hash, a consumed reset token, a verified email, revoked sessions),
+// so a crash keeps all of them or none. write reports whether it changed
+// the user object; moving a pending user to active also does, and both
+// record direct.user.update.
+func (s *Service) commit(ctx context.Context, p tenant.Project, userID string, o sessions.Options,
+	write func(tx store.Store, u *store.User, now time.Time) (bool, error)) (*Result, error) {
 	existing, err := s.Sessions.Existing(ctx, s.Store, p, o)
 	if err != nil {
 		return nil, err
 	}
-	out := &Result{UserID: u.ID}
+	now := s.Clock.Now()
+	out := &Result{UserID: userID}
 	err = s.Store.Tx(ctx, func(tx store.Store) error {
-		if revokeOthers {
-			if err := s.Sessions.RevokeUserSessions(ctx, tx, p, u.ID, ""); err != nil {
-				return err
-			}
-			existing = nil
+		u, err := tx.GetUser(ctx, p.ID, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			return apierr.UserNotFound // deleted since the request began
 		}
-		if u.Status != "active" {
-			u.Status, u.UpdatedAt = "active", s.Clock.Now()
-			if err := tx.UpdateUser(ctx, u); err != nil {
+		if err != nil {
+			return err
+		}
+		changed := false
+		if write != nil {
+			if changed, err = write(tx, u, now); err != nil {
 				return err
 			}
+		}
+		if err := users.Authenticated(ctx, tx, p, u, now, changed); err != nil {
+			return err
 		}
 		res, err := s.Sessions.Start(ctx, tx, p, u, passwordFactor(), existing, o)
 		out.Session = res
@@ -363,36 +479,23 @@ func (s *Service) startSession(ctx context.Context, p tenant.Project, u *store.U
 	return s.finish(ctx, p, out)
 }
 
-// setPassword stores a new hash for a user after the strength policy.
-func (s *Service) setPassword(ctx context.Context, p tenant.Project, u *store.User, password string) error {
-	email := ""
-	if len(u.Emails) > 0 {
-		email = u.Emails[0].Address
-	}
-	if err := s.requireStrong(ctx, password, email); err != nil {
-		return err
-	}
-	h, err := s.Hasher.Hash(ctx, password)
-	if err != nil {
-		return err
-	}
-	now := s.Clock.Now()
-	pw, err := s.Store.GetPassword(ctx, p.ID, u.ID)
+// storeHash sets a user's password hash inside tx, clears a required reset
+// and the failure count, and records the change.
+func storeHash(ctx context.Context, tx store.Store, p tenant.Project, userID, hash string, now time.Time) error {
+	pw, err := tx.GetPassword(ctx, p.ID, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		pw = &store.Password{ProjectID: p.ID, ID: ids.New(passwordIDKind, p.Environment), UserID: u.ID, CreatedAt: now}
+		pw = &store.Password{ProjectID: p.ID, ID: ids.New(passwordIDKind, p.Environment), UserID: userID, CreatedAt: now}
 	} else if err != nil {
 		return err
 	}
-	pw.Hash, pw.RequiresReset, pw.UpdatedAt = h, false, now
-	return s.Store.Tx(ctx, func(tx store.Store) error {
-		if err := tx.PutPassword(ctx, pw); err != nil {
-			return err
-		}
-		if err := passwordEvent(ctx, tx, p, pw, now); err != nil {
-			return err
-		}
-		return tx.ResetAuthFailures(ctx, p.ID, u.ID)
-	})
+	pw.Hash, pw.RequiresReset, pw.UpdatedAt = hash, false, now
+	if err := tx.PutPassword(ctx, pw); err != nil {
+		return err
+	}
+	if err := passwordEvent(ctx, tx, p, pw, now); err != nil {
+		return err
+	}
+	return tx.ResetAuthFailures(ctx, p.ID, userID)
 }
 
 // passwordEvent records that a user's password was set, reset or migrated;
@@ -407,19 +510,25 @@ func (s *Service) ExistingReset(ctx context.Context, p tenant.Project, email, ex
 	if err := sessions.Prepare(&o); err != nil {
 		return nil, err
 	}
-	u, _, err := s.userByEmail(ctx, p, email)
+	u, emailID, err := s.userByEmail(ctx, p, email)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.verify(ctx, p, u, existing); err != nil {
 		return nil, err
 	}
-	if err := s.setPassword(ctx, p, u, newPassword); err != nil {
+	hash, err := s.newHash(ctx, p, u, emailID, newPassword)
+	if err != nil {
 		return nil, err
 	}
 	// Any reset revokes the user's sessions.
 	o.SessionToken, o.SessionJWT = "", ""
-	return s.startSession(ctx, p, u, o, true)
+	return s.commit(ctx, p, u.ID, o, func(tx store.Store, u *store.User, now time.Time) (bool, error) {
+		if err := storeHash(ctx, tx, p, u.ID, hash, now); err != nil {
+			return false, err
+		}
+		return false, s.Sessions.RevokeUserSessions(ctx, tx, p, u.ID, "")
+	})
 }
 
 // SessionReset is passwords.sessions.reset: the session must hold a
@@ -455,22 +564,24 @@ func (s *Service) SessionReset(ctx context.Context, p tenant.Project, password s
 	if err != nil {
 		return nil, err
 	}
-	if err := s.setPassword(ctx, p, u, password); err != nil {
+	hash, err := s.newHash(ctx, p, u, "", password)
+	if err != nil {
 		return nil, err
 	}
 	// Other sessions end; this one is kept.
-	if err := s.Store.Tx(ctx, func(tx store.Store) error {
-		return s.Sessions.RevokeUserSessions(ctx, tx, p, u.ID, ss.ID)
-	}); err != nil {
-		return nil, err
-	}
-	return s.startSession(ctx, p, u, o, false)
+	return s.commit(ctx, p, u.ID, o, func(tx store.Store, u *store.User, now time.Time) (bool, error) {
+		if err := storeHash(ctx, tx, p, u.ID, hash, now); err != nil {
+			return false, err
+		}
+		return false, s.Sessions.RevokeUserSessions(ctx, tx, p, u.ID, ss.ID)
+	})
 }
 
 // ResetStartInput is passwords.email.resetStart.
 type ResetStartInput struct {
 	Email             string
 	RedirectURL       string
+	LoginRedirectURL  string
 	ExpirationMinutes *int
 	CodeChallenge     string
 	Attributes        wire.Attributes
@@ -478,7 +589,8 @@ type ResetStartInput struct {
 	Locale            string
 }
 
-// ResetStart emails a single-use reset link.
+// ResetStart emails a single-use reset link. The request's attributes are
+// kept with the token for the reset's ip and user-agent match options.
 func (s *Service) ResetStart(ctx context.Context, p tenant.Project, in ResetStartInput) (string, string, error) {
 	m := defaultResetMinutes
 	if in.ExpirationMinutes != nil {
@@ -490,6 +602,9 @@ func (s *Service) ResetStart(ctx context.Context, p tenant.Project, in ResetStar
 	if in.TemplateID != "" && in.TemplateID != resetKind {
 		return "", "", apierr.InvalidTemplateID
 	}
+	if err := delivery.CheckEmailLocale(in.Locale); err != nil {
+		return "", "", err
+	}
 	u, emailID, err := s.userByEmail(ctx, p, in.Email)
 	if err != nil {
 		return "", "", err
@@ -498,8 +613,14 @@ func (s *Service) ResetStart(ctx context.Context, p tenant.Project, in ResetStar
 	if err != nil {
 		return "", "", err
 	}
+	// The email also offers "log in without a password": a login magic link
+	// to this URL (or the default login URL), as Stytch's does.
+	loginTarget, err := s.Redirects.RedirectURL(ctx, p.ID, "login", in.LoginRedirectURL, apierr.NoLoginRedirectURLSet)
+	if err != nil {
+		return "", "", err
+	}
 	now := s.Clock.Now()
-	token := secrets.PaddedToken()
+	token, loginToken := secrets.PaddedToken(), secrets.PaddedToken()
 	expires := time.Duration(m) * time.Minute
 	addr := ""
 	for _, e := range u.Emails {
@@ -513,8 +634,15 @@ func (s *Service) ResetStart(ctx context.Context, p tenant.Project, in ResetStar
 			IPAddress: in.Attributes.IPAddress, UserAgent: in.Attributes.UserAgent, CreatedAt: now, ExpiresAt: now.Add(expires)}); err != nil {
 			return err
 		}
+		if err := tx.CreateMagicLink(ctx, &store.MagicLink{ProjectID: p.ID, TokenHash: secrets.Hash(loginToken), UserID: u.ID, EmailID: emailID,
+			Kind: "login", RedirectURL: loginTarget, IPAddress: in.Attributes.IPAddress, UserAgent: in.Attributes.UserAgent,
+			CreatedAt: now, ExpiresAt: now.Add(expires)}); err != nil {
+			return err
+		}
 		link := s.PublicURL + "/v1/magic_links/redirect?" + url.Values{"project_id": {p.ID}, "token": {token}}.Encode()
-		r, err := delivery.RenderEmail(delivery.KindResetPassword, delivery.EmailData{ProjectName: p.Name, Link: link, Expires: expires})
+		loginLink := s.PublicURL + "/v1/magic_links/redirect?" + url.Values{"project_id": {p.ID}, "token": {loginToken}}.Encode()
+		r, err := delivery.RenderEmail(delivery.KindResetPassword, delivery.EmailData{ProjectName: p.Name, Link: link, Expires: expires,
+			Locale: in.Locale, LoginLink: loginLink})
 		if err != nil {
 			return err
 		}
@@ -528,13 +656,29 @@ func (s *Service) ResetStart(ctx context.Context, p tenant.Project, in ResetStar
 	return u.ID, emailID, nil
 }
 
+// EmailResetInput is passwords.email.reset.
+type EmailResetInput struct {
+	Token          string
+	Password       string
+	CodeVerifier   string
+	Attributes     wire.Attributes
+	IPMatch        bool
+	UserAgentMatch bool
+	Session        sessions.Options
+}
+
 // EmailReset redeems a reset token once and sets the new password; every
-// session of the user ends.
-func (s *Service) EmailReset(ctx context.Context, p tenant.Project, token, password, codeVerifier string, o sessions.Options) (*Result, error) {
-	if err := sessions.Prepare(&o); err != nil {
+// session of the user ends. Consuming the token, verifying the email,
+// storing the hash, revoking the sessions and starting the new one are one
+// transaction, so a crash cannot burn the token without the reset.
+func (s *Service) EmailReset(ctx context.Context, p tenant.Project, in EmailResetInput) (*Result, error) {
+	if in.Token == "" {
+		return nil, apierr.MissingArgument.With("token is required.")
+	}
+	if err := sessions.Prepare(&in.Session); err != nil {
 		return nil, err
 	}
-	hash := secrets.Hash(token)
+	hash := secrets.Hash(in.Token)
 	m, err := s.Store.GetMagicLink(ctx, p.ID, hash)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind != resetKind) {
 		return nil, apierr.UnableToAuthPasswordResetToken
@@ -542,36 +686,51 @@ func (s *Service) EmailReset(ctx context.Context, p tenant.Project, token, passw
 	if err != nil {
 		return nil, err
 	}
-	if err := pkce.Check(m.CodeChallenge, codeVerifier); err != nil {
+	// A dead token is reported as such before the new password is judged.
+	if m.UsedAt != nil || !m.ExpiresAt.After(s.Clock.Now()) {
+		return nil, apierr.UnableToAuthPasswordResetToken
+	}
+	if err := pkce.Check(m.CodeChallenge, in.CodeVerifier); err != nil {
 		return nil, err
 	}
+	if (in.IPMatch && in.Attributes.IPAddress != m.IPAddress) || (in.UserAgentMatch && in.Attributes.UserAgent != m.UserAgent) {
+		return nil, apierr.AttributeMismatch
+	}
 	u, err := s.Store.GetUser(ctx, p.ID, m.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.UnableToAuthPasswordResetToken
+	}
 	if err != nil {
 		return nil, err
 	}
-	// Check the new password before burning the token.
-	email := ""
-	for _, e := range u.Emails {
-		if e.ID == m.EmailID {
-			email = e.Address
+	// Judge the new password before burning the token.
+	pwHash, err := s.newHash(ctx, p, u, m.EmailID, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	o := in.Session
+	o.SessionToken, o.SessionJWT, o.Attributes = "", "", in.Attributes
+	return s.commit(ctx, p, u.ID, o, func(tx store.Store, u *store.User, now time.Time) (bool, error) {
+		if err := tx.ConsumeMagicLink(ctx, p.ID, hash, now); errors.Is(err, store.ErrConsumed) {
+			return false, apierr.UnableToAuthPasswordResetToken
+		} else if err != nil {
+			return false, err
 		}
-	}
-	if err := s.requireStrong(ctx, password, email); err != nil {
-		return nil, err
-	}
-	if err := s.Store.ConsumeMagicLink(ctx, p.ID, hash, s.Clock.Now()); errors.Is(err, store.ErrConsumed) {
-		return nil, apierr.UnableToAuthPasswordResetToken
-	} else if err != nil {
-		return nil, err
-	}
-	if err := s.Store.VerifyEmail(ctx, p.ID, m.EmailID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	if err := s.setPassword(ctx, p, u, password); err != nil {
-		return nil, err
-	}
-	o.SessionToken, o.SessionJWT = "", ""
-	return s.startSession(ctx, p, u, o, true)
+		// The link proved the address, as a magic link does.
+		changed := false
+		for i := range u.Emails {
+			if e := &u.Emails[i]; e.ID == m.EmailID && !e.Verified {
+				if err := tx.VerifyEmail(ctx, p.ID, e.ID); err != nil {
+					return false, err
+				}
+				e.Verified, changed = true, true
+			}
+		}
+		if err := storeHash(ctx, tx, p, u.ID, pwHash, now); err != nil {
+			return false, err
+		}
+		return changed, s.Sessions.RevokeUserSessions(ctx, tx, p, u.ID, "")
+	})
 }
 
 // sandboxResult answers passwords.create and authenticate for the sandbox

@@ -249,6 +249,69 @@ type Settings struct {
 	SessionMigrationURL string `json:"session_migration_userinfo_url,omitempty"`
 	// RateLimits overrides the default rate limits (see docs/compatibility.md).
 	RateLimits json.RawMessage `json:"rate_limits,omitempty"`
+	// Passwords is the password strength policy; nil is Stytch's default
+	// (zxcvbn, breach detection on).
+	Passwords *PasswordPolicy `json:"passwords,omitempty"`
+}
+
+// The password strength policies and the LUDS bounds Stytch allows.
+const (
+	PolicyZXCVBN             = "zxcvbn"
+	PolicyLUDS               = "luds"
+	DefaultLUDSMinLength     = 8
+	DefaultLUDSMinComplexity = 3
+)
+
+// PasswordPolicy is how passwords are judged on create and reset; Stytch
+// sets it in its dashboard.
+type PasswordPolicy struct {
+	// Policy is PolicyZXCVBN or PolicyLUDS; empty is zxcvbn.
+	Policy string `json:"policy,omitempty"`
+	// LUDSMinLength (8..32) and LUDSMinComplexity (1..4 character classes
+	// among lower, upper, digit, symbol) apply under LUDS; 0 is the default.
+	LUDSMinLength     int `json:"luds_min_length,omitempty"`
+	LUDSMinComplexity int `json:"luds_min_complexity,omitempty"`
+	// BreachDetectionOnCreate: nil is on.
+	BreachDetectionOnCreate *bool `json:"breach_detection_on_create,omitempty"`
+}
+
+// Validate reports every out-of-range field at once.
+func (p PasswordPolicy) Validate() error {
+	var errs []error
+	if p.Policy != "" && p.Policy != PolicyZXCVBN && p.Policy != PolicyLUDS {
+		errs = append(errs, fmt.Errorf("password policy must be %s or %s, not %q", PolicyZXCVBN, PolicyLUDS, p.Policy))
+	}
+	if p.LUDSMinLength != 0 && (p.LUDSMinLength < 8 || p.LUDSMinLength > 32) {
+		errs = append(errs, fmt.Errorf("LUDS minimum length must be 8..32, not %d", p.LUDSMinLength))
+	}
+	if p.LUDSMinComplexity != 0 && (p.LUDSMinComplexity < 1 || p.LUDSMinComplexity > 4) {
+		errs = append(errs, fmt.Errorf("LUDS minimum complexity must be 1..4, not %d", p.LUDSMinComplexity))
+	}
+	return errors.Join(errs...)
+}
+
+// Resolved fills the defaults in.
+func (p *PasswordPolicy) Resolved() PasswordPolicy {
+	out := PasswordPolicy{Policy: PolicyZXCVBN, LUDSMinLength: DefaultLUDSMinLength, LUDSMinComplexity: DefaultLUDSMinComplexity}
+	on := true
+	out.BreachDetectionOnCreate = &on
+	if p == nil {
+		return out
+	}
+	if p.Policy != "" {
+		out.Policy = p.Policy
+	}
+	if p.LUDSMinLength != 0 {
+		out.LUDSMinLength = p.LUDSMinLength
+	}
+	if p.LUDSMinComplexity != 0 {
+		out.LUDSMinComplexity = p.LUDSMinComplexity
+	}
+	if p.BreachDetectionOnCreate != nil {
+		b := *p.BreachDetectionOnCreate
+		out.BreachDetectionOnCreate = &b
+	}
+	return out
 }
 
 // ParseSettings reads a stored settings object; an empty one is no settings.
@@ -270,6 +333,15 @@ func (s *Service) Settings(ctx context.Context, projectID string) (Settings, err
 	return ParseSettings(p.Settings)
 }
 
+// PasswordPolicy returns a project's password policy with its defaults.
+func (s *Service) PasswordPolicy(ctx context.Context, projectID string) (PasswordPolicy, error) {
+	set, err := s.Settings(ctx, projectID)
+	if err != nil {
+		return PasswordPolicy{}, err
+	}
+	return set.Passwords.Resolved(), nil
+}
+
 // UpdateSettings applies change to a project's settings and stores them.
 func (s *Service) UpdateSettings(ctx context.Context, projectID string, change func(*Settings) error) error {
 	return s.store.Tx(ctx, func(tx store.Store) error {
@@ -283,6 +355,11 @@ func (s *Service) UpdateSettings(ctx context.Context, projectID string, change f
 		}
 		if err := change(&cur); err != nil {
 			return err
+		}
+		if cur.Passwords != nil {
+			if err := cur.Passwords.Validate(); err != nil {
+				return err
+			}
 		}
 		b, err := json.Marshal(cur)
 		if err != nil {

@@ -1,7 +1,9 @@
 package server_test
 
-// The hostile-input barrage. TestHostileInputs is generated from app.Routes,
-// so an endpoint is covered the day it is mounted: every authenticated route
+// The hostile-input barrage. TestHostileInputs is generated from app.Routes
+// and TestHostilePublicRoutes from the rest of app.Mounted (every pattern on
+// the mux; TestEveryMountedRouteIsCovered holds that nothing is missing), so
+// an endpoint is covered the day it is mounted: every authenticated route
 // gets malformed JSON, wrong JSON types (for the whole body and for each
 // field the Stytch contract lists), missing fields, an oversized body, deep
 // nesting, invalid UTF-8, huge strings, NUL bytes and SQL-shaped strings in
@@ -14,9 +16,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -554,12 +561,11 @@ func checkHostile(h *harness, p *project, r hostileRoute, c hostileCase, known m
 		bad("error_type %s, want one of %v", typ, c.types)
 	}
 	if c.field != "" {
-		// A wrong-typed field is either refused by name, or ignored (the
-		// route then fails as it does for {}).
+		// A wrong-typed field is either refused by name (invalid_argument),
+		// or ignored (the route then fails exactly as it does for {}).
 		switch {
 		case typ == "invalid_argument" && strings.Contains(msg, c.field):
 		case typ == emptyType:
-		case typ == "bad_request":
 		default:
 			bad("wrong-typed %s gave %s %q; want invalid_argument naming it, or %q as for {}", c.field, typ, msg, emptyType)
 		}
@@ -685,6 +691,9 @@ func TestHostileInputs(t *testing.T) {
 				for _, c := range cases {
 					if c.field != "" && emptyType == "" {
 						c.want = wantNo5xx // {} succeeds, so an ignored field may too
+					}
+					if strings.HasPrefix(c.name, "empty object") && emptyType != "" {
+						c.types = []string{emptyType} // the same missing fields, the same refusal
 					}
 					res, probs := checkHostile(h, p, r, c, known, emptyType)
 					for _, pr := range probs {
@@ -960,4 +969,426 @@ func TestHostileAuthHeaders(t *testing.T) {
 		}
 	})
 	t.Logf("%d routes x %d credential shapes = %d requests", len(h.app.Routes), len(headers), n)
+
+	// The public routes take no project secret. The OAuth endpoints read
+	// HTTP Basic as client credentials: a malformed or foreign header is
+	// an invalid_client, never a 5xx and never the project's secret
+	// accepted as a client's. The other pages ignore the header.
+	c := p.connectedApp()
+	_, link := p.sendLink("auth-headers-link@example.com", nil)
+	for _, pattern := range h.app.Mounted {
+		kind := publicKinds[pattern]
+		if slices.Contains(h.app.PublicRoutes, pattern) {
+			kind = kindOAuth
+		}
+		if kind == 0 || kind == kindOps {
+			continue
+		}
+		r := parseRoute(pattern, nil, nil, true)
+		t.Run(pattern, func(t *testing.T) {
+			for _, hd := range append(headers, struct{ name, value string }{"client id, project secret", "Basic " + b64std(c.id+":"+p.secret)}) {
+				var res *resp
+				authz := func(req *http.Request) {
+					if hd.value != "" {
+						req.Header.Set("Authorization", hd.value)
+					}
+				}
+				switch kind {
+				case kindOAuth:
+					res = h.do("POST", r.url(map[string]string{"project_id": p.id}), "token=x&grant_type=authorization_code&code=x", authz, "Content-Type", formType)
+					// Any Authorization header is a client authentication
+					// attempt (RFC 6749 5.2: 401); none at all is 400.
+					status := 401
+					if hd.value == "" {
+						status = 400
+					}
+					wantOAuthError(t, res, status, "invalid_client")
+				case kindJWKS:
+					res = h.do("GET", r.url(map[string]string{"project_id": p.id}), nil, authz)
+					if res.status != 200 {
+						t.Errorf("[%s]: %d %s", hd.name, res.status, truncBody(res.raw))
+					}
+				case kindRedirect:
+					res = h.do("GET", r.path+"?"+url.Values{"project_id": {p.id}, "token": {link}}.Encode(), nil, authz)
+					if res.status != 302 {
+						t.Errorf("[%s]: %d %s", hd.name, res.status, truncBody(res.raw))
+					}
+				}
+				n++
+			}
+		})
+	}
+}
+
+// publicKind is how a mounted route that takes no project secret is
+// attacked. Every pattern in app.Mounted is in app.Routes (the generated
+// barrage above) or has a kind here; TestEveryMountedRouteIsCovered fails
+// for a new one until it does.
+type publicKind int
+
+const (
+	kindOAuth    publicKind = iota + 1 // /v1/public/{project_id}/oauth2/*: form or JSON in, OAuth error form out
+	kindJWKS                           // the project id in the path, nothing else read
+	kindRedirect                       // project_id and token in the query
+	kindOps                            // health, readiness and metrics: no input
+)
+
+var publicKinds = map[string]publicKind{
+	"GET /v1/sessions/jwks/{project_id}": kindJWKS,
+	"GET /v1/magic_links/redirect":       kindRedirect,
+	"GET /healthz":                       kindOps,
+	"GET /readyz":                        kindOps,
+	"GET /metrics":                       kindOps,
+}
+
+// TestEveryMountedRouteIsCovered: app.Mounted is the complete list of mux
+// patterns (nothing in server.go registers on the mux but routeTable), it
+// holds Routes and PublicRoutes, and every pattern in it has hostile cases.
+func TestEveryMountedRouteIsCovered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	mounted := map[string]bool{}
+	for _, p := range h.app.Mounted {
+		if mounted[p] {
+			t.Errorf("%s is mounted twice", p)
+		}
+		mounted[p] = true
+	}
+	authed, public := map[string]bool{}, map[string]bool{}
+	for _, p := range h.app.Routes {
+		authed[p] = true
+		if !mounted[p] {
+			t.Errorf("route %s is not in app.Mounted", p)
+		}
+	}
+	for _, p := range h.app.PublicRoutes {
+		public[p] = true
+		if !mounted[p] {
+			t.Errorf("public route %s is not in app.Mounted", p)
+		}
+	}
+	for _, want := range []string{"POST /v1/public/{project_id}/oauth2/token", "POST /v1/public/{project_id}/oauth2/introspect"} {
+		if !public[want] {
+			t.Errorf("%s is not in app.PublicRoutes", want)
+		}
+	}
+	for _, p := range h.app.Mounted {
+		if !authed[p] && !public[p] && publicKinds[p] == 0 {
+			t.Errorf("%s is mounted but has no hostile cases: give it a kind in publicKinds", p)
+		}
+	}
+	for p := range publicKinds {
+		if !mounted[p] {
+			t.Errorf("publicKinds names %s, which is not mounted", p)
+		}
+	}
+	checkOnlyRouteTableTouchesMux(t)
+}
+
+// checkOnlyRouteTableTouchesMux reads the package's source: a ServeMux is
+// made only in newRouteTable, only (*routeTable).Handle registers on it
+// directly, and AuthRouter and ProjectRouter (which register on it
+// themselves) are built only inside routeTable's methods. A route mounted
+// any other way would be missing from app.Mounted.
+func checkOnlyRouteTableTouchesMux(t *testing.T) {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok {
+				continue
+			}
+			inTable := fn.Recv != nil && len(fn.Recv.List) == 1 && types.ExprString(fn.Recv.List[0].Type) == "*routeTable"
+			ast.Inspect(fn, func(node ast.Node) bool {
+				switch x := node.(type) {
+				case *ast.CallExpr:
+					switch fun := types.ExprString(x.Fun); {
+					case fun == "http.NewServeMux" && fn.Name.Name != "newRouteTable":
+						t.Errorf("%s: %s makes a ServeMux outside newRouteTable", fset.Position(x.Pos()), fn.Name.Name)
+					case (strings.HasSuffix(fun, ".mux.Handle") || strings.HasSuffix(fun, ".mux.HandleFunc")) && !(inTable && fn.Name.Name == "Handle"):
+						t.Errorf("%s: %s registers on the mux directly; use the routeTable", fset.Position(x.Pos()), fn.Name.Name)
+					}
+					n++
+				case *ast.CompositeLit:
+					if typ := types.ExprString(x.Type); (typ == "httpx.AuthRouter" || typ == "httpx.ProjectRouter") && !inTable {
+						t.Errorf("%s: %s builds an %s outside routeTable", fset.Position(x.Pos()), fn.Name.Name, typ)
+					}
+				}
+				return true
+			})
+		}
+	}
+	if n < 20 {
+		t.Fatalf("parsed only %d calls in %v; is the test in the package directory?", n, files)
+	}
+}
+
+// oauthWant is an OAuth error response: the status and the error value.
+type oauthWant struct {
+	status int
+	err    string
+}
+
+// wantOAuthError checks the OAuth error form exactly: error,
+// error_description, error_uri, status_code, request_id and nothing else.
+func wantOAuthError(t *testing.T, r *resp, status int, typ string) {
+	t.Helper()
+	if r.status != status || r.str("error") != typ {
+		t.Errorf("got %d %s, want %d %s: %s", r.status, r.str("error"), status, typ, truncBody(r.raw))
+		return
+	}
+	if r.str("error_description") == "" {
+		t.Errorf("error_description is empty: %s", r.raw)
+	}
+	if got, want := r.str("error_uri"), fmt.Sprintf("https://stytch.com/docs/api/errors/%d#%s", status, typ); got != want {
+		t.Errorf("error_uri = %q, want %q", got, want)
+	}
+	for k := range r.body {
+		switch k {
+		case "error", "error_description", "error_uri", "status_code", "request_id":
+		default:
+			t.Errorf("unexpected OAuth error field %q: %s", k, r.raw)
+		}
+	}
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// publicPathValues are hostilePathValues but "..", which makes the path
+// another route's rather than a bad project id (each kind checks it).
+func publicPathValues() []struct{ name, value string } {
+	var out []struct{ name, value string }
+	for _, v := range hostilePathValues {
+		if v.value != ".." {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestHostilePublicRoutes: every mounted route that takes no project secret
+// gets the barrage of its kind (publicKinds), each refusal the exact 4xx:
+// the OAuth endpoints answer in the OAuth error form, the JWKS and magic
+// link redirect in the Stytch envelope; nothing answers 5xx.
+func TestHostilePublicRoutes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := h.project("Public hostile", tenant.Test)
+	c := p.connectedApp()
+	_, link := p.sendLink("redirect@example.com", nil)
+	long := func(n int) string { return strings.Repeat("a", n) }
+
+	public := map[string]bool{}
+	for _, pt := range h.app.PublicRoutes {
+		public[pt] = true
+	}
+	n := 0
+	for _, pattern := range h.app.Mounted {
+		kind := publicKinds[pattern]
+		if public[pattern] {
+			kind = kindOAuth
+		}
+		if kind == 0 {
+			continue // authenticated: TestHostileInputs
+		}
+		r := parseRoute(pattern, nil, nil, true)
+		t.Run(pattern, func(t *testing.T) {
+			switch kind {
+			case kindOAuth:
+				n += hostileOAuth(t, h, p, r, c)
+			case kindJWKS:
+				for _, v := range append(publicPathValues(),
+					struct{ name, value string }{"unknown project", "project-test-" + zeroUUID},
+					struct{ name, value string }{"relabelled live", "project-live-" + strings.TrimPrefix(p.id, "project-test-")},
+					struct{ name, value string }{"project prefix, 8 KiB", "project-test-" + long(8<<10)},
+					struct{ name, value string }{"project prefix, sql", p.id + sqlOr},
+					struct{ name, value string }{"upper case", strings.ToUpper(p.id)},
+				) {
+					t.Run(v.name, func(t *testing.T) {
+						res := h.do("GET", r.url(map[string]string{"project_id": v.value}), nil, noAuth)
+						wantError(t, res, 404, "project_not_found")
+						if strings.Contains(string(res.raw), xssProbe) {
+							t.Errorf("reflects %q", xssProbe)
+						}
+					})
+					n++
+				}
+				// Query parameters mean nothing to it.
+				for _, v := range hostileStrings {
+					res := h.do("GET", r.url(map[string]string{"project_id": p.id})+"?"+url.Values{"project_id": {v.value}, "kid": {v.value}}.Encode(), nil, noAuth)
+					if res.status != 200 || len(into[jwksJSON](t, res).Keys) != 1 {
+						t.Errorf("query %s: %d %s", v.name, res.status, truncBody(res.raw))
+					}
+					n++
+				}
+				// ".." is not a project id: the path is another route's,
+				// which the mux answers (a redirect to the clean path).
+				if res := h.do("GET", r.url(map[string]string{"project_id": ".."}), nil, noAuth); res.status != 307 ||
+					res.header.Get("Location") != "/v1/sessions" {
+					t.Errorf("dot dot: %d %v", res.status, res.header)
+				}
+			case kindRedirect:
+				good := url.Values{"project_id": {p.id}, "token": {link}}
+				if res := h.do("GET", r.path+"?"+good.Encode(), nil, noAuth); res.status != 302 {
+					t.Fatalf("control redirect = %d %s", res.status, res.raw)
+				}
+				queries := []struct{ name, query string }{
+					{"none", ""},
+					{"token only", url.Values{"token": {link}}.Encode()},
+					{"project only", url.Values{"project_id": {p.id}}.Encode()},
+					{"unknown project", url.Values{"project_id": {"project-test-" + zeroUUID}, "token": {link}}.Encode()},
+					{"relabelled live", url.Values{"project_id": {"project-live-" + strings.TrimPrefix(p.id, "project-test-")}, "token": {link}}.Encode()},
+					{"token twice, first wrong", "project_id=" + url.QueryEscape(p.id) + "&token=nope&token=" + url.QueryEscape(link)},
+					{"bad escape", "project_id=%zz&token=%zz"},
+					{"token 8 KiB", url.Values{"project_id": {p.id}, "token": {long(8 << 10)}}.Encode()},
+					{"project 8 KiB", url.Values{"project_id": {long(8 << 10)}, "token": {link}}.Encode()},
+					{"token with trailing space", url.Values{"project_id": {p.id}, "token": {link + " "}}.Encode()},
+				}
+				for _, v := range append(hostileStrings, struct{ name, value string }{"xss", xssProbe}) {
+					queries = append(queries,
+						struct{ name, query string }{"token " + v.name, url.Values{"project_id": {p.id}, "token": {v.value}}.Encode()},
+						struct{ name, query string }{"project " + v.name, url.Values{"project_id": {v.value}, "token": {link}}.Encode()})
+				}
+				for _, q := range queries {
+					t.Run(q.name, func(t *testing.T) {
+						res := h.do("GET", r.path+"?"+q.query, nil, noAuth)
+						wantError(t, res, 404, "magic_link_not_found")
+						if strings.Contains(string(res.raw), xssProbe) || res.header.Get("Location") != "" {
+							t.Errorf("reflects the probe or redirects: %v %s", res.header, truncBody(res.raw))
+						}
+					})
+					n++
+				}
+			case kindOps:
+				for _, v := range append(hostileStrings, struct{ name, value string }{"8 KiB", long(8 << 10)}) {
+					res, err := h.send("GET", r.path+"?"+url.Values{"x": {v.value}}.Encode(), nil, noAuth)
+					if err != nil || res.status != 200 {
+						t.Errorf("query %s: %v %v", v.name, err, res)
+					}
+					n++
+				}
+			}
+		})
+	}
+	t.Logf("%d hostile requests to %d public routes", n, len(publicKinds)+len(h.app.PublicRoutes))
+}
+
+// hostileOAuth runs the OAuth endpoint barrage against r and returns how
+// many requests it sent.
+func hostileOAuth(t *testing.T, h *harness, p *project, r hostileRoute, c caClient) int {
+	base := r.url(map[string]string{"project_id": p.id})
+	introspect := strings.HasSuffix(r.path, "/introspect")
+	// valid is a request the endpoint would get from a real client, and
+	// what a bad value in one of its parameters must give.
+	valid := url.Values{"client_id": {c.id}, "client_secret": {c.secret}, "grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {caRedirect}}
+	badValue := oauthWant{400, "invalid_grant"}
+	// No client_id at all: the token endpoint cannot tell what is asked,
+	// introspection needs the client first.
+	noClient := oauthWant{400, "invalid_request"}
+	if introspect {
+		valid = url.Values{"client_id": {c.id}, "client_secret": {c.secret}, "token": {"x"}}
+		badValue = oauthWant{200, ""} // an unknown token is inactive, not an error
+		noClient = oauthWant{400, "invalid_client"}
+	}
+	with := func(k, v string) string {
+		q := url.Values{}
+		for kk, vv := range valid {
+			q[kk] = vv
+		}
+		q.Set(k, v)
+		return q.Encode()
+	}
+	jsonWith := func(k, v string) string {
+		m := map[string]string{}
+		for kk := range valid {
+			m[kk] = valid.Get(kk)
+		}
+		m[k] = v
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	long := strings.Repeat("a", 9000)
+	type oc struct {
+		name, ctype, body string
+		want              oauthWant
+	}
+	cases := []oc{
+		{"form: bad escape", formType, "a=%zz", oauthWant{400, "invalid_request"}},
+		{"form: client_id twice", formType, with("client_id", c.id) + "&client_id=x", oauthWant{400, "invalid_request"}},
+		{"form: invalid utf-8", formType, with("client_id", c.id) + "&x=%FF%FE", oauthWant{400, "invalid_request"}},
+		{"form: nul byte", formType, "client_id=a%00b", oauthWant{400, "invalid_request"}},
+		{"form: empty", formType, "", noClient},
+		{"form: client_id 9000 chars", formType, with("client_id", long), oauthWant{400, "invalid_request"}},
+		{"form: client_id sql", formType, with("client_id", sqlOr), oauthWant{400, "invalid_client"}},
+		{"form: client_id sql drop", formType, with("client_id", sqlDrop), oauthWant{400, "invalid_client"}},
+		{"form: client_secret sql", formType, with("client_secret", sqlOr), oauthWant{400, "invalid_client"}},
+		{"form: another client's id", formType, with("client_id", "connected-app-test-"+zeroUUID), oauthWant{400, "invalid_client"}},
+		{"form: oversized", formType, with("x", strings.Repeat("a", httpx.MaxBody)), oauthWant{413, "request_too_large"}},
+		{"json: truncated", "application/json", `{`, oauthWant{400, "invalid_request"}},
+		{"json: array", "application/json", `[]`, oauthWant{400, "invalid_request"}},
+		{"json: null", "application/json", `null`, oauthWant{400, "invalid_request"}},
+		{"json: string", "application/json", `"str"`, oauthWant{400, "invalid_request"}},
+		{"json: wrong type", "application/json", `{"client_id": 5}`, oauthWant{400, "invalid_request"}},
+		{"json: trailing garbage", "application/json", jsonWith("x", "y") + " x", oauthWant{400, "invalid_request"}},
+		{"json: deep nesting", "application/json", `{"a":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`, oauthWant{400, "invalid_request"}},
+		{"json: invalid utf-8", "application/json", "{\"client_id\":\"\xff\"}", oauthWant{400, "invalid_request"}},
+		{"json: client_id sql", "application/json", jsonWith("client_id", sqlOr), oauthWant{400, "invalid_client"}},
+		{"json: oversized", "application/json", jsonWith("x", strings.Repeat("a", httpx.MaxBody)), oauthWant{413, "request_too_large"}},
+	}
+	// Hostile values where the endpoint reads a grant: no 5xx, no match.
+	field := "code"
+	if introspect {
+		field = "token"
+	}
+	for _, v := range hostileStrings[:2] {
+		cases = append(cases, oc{"form: " + field + " " + v.name, formType, with(field, v.value), badValue})
+		cases = append(cases, oc{"json: " + field + " " + v.name, "application/json", jsonWith(field, v.value), badValue})
+	}
+	// Longer than any token Latch issues: refused before any lookup.
+	cases = append(cases, oc{"form: " + field + " 600 KiB", formType, with(field, strings.Repeat("a", 600<<10)), oauthWant{400, "invalid_request"}})
+	n := 0
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := h.do("POST", base, tc.body, noAuth, "Content-Type", tc.ctype)
+			n++
+			if tc.want.err == "" {
+				if res.status != tc.want.status || res.body["active"] != false {
+					t.Errorf("got %d %s, want %d inactive", res.status, truncBody(res.raw), tc.want.status)
+				}
+				return
+			}
+			wantOAuthError(t, res, tc.want.status, tc.want.err)
+		})
+	}
+	// Bad project ids in the path: unknown, in the OAuth form.
+	for _, v := range append(publicPathValues(),
+		struct{ name, value string }{"unknown project", "project-test-" + zeroUUID},
+		struct{ name, value string }{"relabelled live", "project-live-" + strings.TrimPrefix(p.id, "project-test-")},
+		struct{ name, value string }{"project prefix, 8 KiB", "project-test-" + strings.Repeat("a", 8<<10)},
+	) {
+		t.Run("path "+v.name, func(t *testing.T) {
+			res := h.do("POST", r.url(map[string]string{"project_id": v.value}), valid.Encode(), noAuth, "Content-Type", formType)
+			n++
+			wantOAuthError(t, res, 404, "project_not_found")
+		})
+	}
+	// ".." makes the path no route at all.
+	wantError(t, h.do("POST", r.url(map[string]string{"project_id": ".."}), valid.Encode(), noAuth, "Content-Type", formType), 404, "route_not_found")
+	// Hostile query parameters are not read as the body's.
+	res := h.do("POST", base+"?"+url.Values{"client_id": {sqlOr}, "client_secret": {sqlDrop}}.Encode(), "", noAuth, "Content-Type", formType)
+	wantOAuthError(t, res, noClient.status, noClient.err)
+	return n + 1
 }

@@ -177,11 +177,10 @@ func TestMagicLinkConcurrentRedemption(t *testing.T) {
 		return results, errs
 	}
 	race(func() (*resp, error) { return h.send("GET", "/healthz", nil, noAuth) })
-	// Create the project's signing key before racing: the winner's first
-	// signature would otherwise insert it outside a transaction while the
-	// losers' transactions hold the writer, and hang on sqlstore's statement
-	// cache (see TestWorkerAndRequestDoNotDeadlock).
-	h.jwks(p.id)
+	// No signing key exists yet, so the winner's first signature inserts it
+	// while losers' transactions may hold the writer. That once hung on
+	// sqlstore's statement cache; TestPrepareWaitingForWriterDoesNotBlockTx
+	// pins the fix, and this race covers it end to end.
 
 	// Three rounds, each racing one fresh token, to make a lost race likely
 	// to show if redemption were not a single conditional write.
@@ -328,4 +327,50 @@ func TestMagicLinkPendingUser(t *testing.T) {
 	if u.Status != "active" || !u.Emails[0].Verified {
 		t.Errorf("after authenticate: %+v", u)
 	}
+}
+
+// Magic-link emails are written in the request's locale; the email methods
+// accept the four locales the SDK's types list for them.
+func TestMagicLinkLocales(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := h.project("Acme", tenant.Test)
+
+	sent, tok := p.sendLink("ana@example.com", map[string]any{"locale": "es"})
+	m := p.outbox("ana@example.com")[0]
+	link := *m.Link
+	if m.Subject != "Termina de registrarte en Acme" ||
+		m.BodyText != "Te damos la bienvenida a Acme\n\nHaz clic en el enlace de abajo para terminar de crear tu cuenta. El enlace caduca en 7 días.\n\n"+
+			link+"\n\nSi no pediste registrarte, puedes ignorar este correo.\n" ||
+		!strings.Contains(m.BodyHTML, `<html lang="es">`) || !strings.Contains(m.BodyHTML, ">Terminar registro</a>") {
+		t.Errorf("Spanish signup email: %q\n%q", m.Subject, m.BodyText)
+	}
+	// The Spanish link works like any other; telemetry_id is accepted and ignored.
+	a := into[authJSON](t, p.ok(200, "POST", "/v1/magic_links/authenticate", map[string]any{"token": tok, "telemetry_id": "026ac93b-8cdf-4b82-9d3d-b5ab3ff4bf9b"}))
+	if a.UserID != sent.UserID {
+		t.Fatalf("authenticate: %+v", a)
+	}
+	h.clock.Advance(time.Second) // so the outbox lists the next message first
+	p.sendLink("ana@example.com", map[string]any{"locale": "pt-BR", "login_expiration_minutes": 60})
+	if m := p.outbox("ana@example.com")[0]; m.Subject != "Seu link de acesso para Acme" || !strings.Contains(m.BodyText, "O link expira em 1 hora.") {
+		t.Errorf("Brazilian login email: %q %q", m.Subject, m.BodyText)
+	}
+	p.ok(200, "POST", "/v1/magic_links/email/invite", map[string]any{"email": "zoe@example.com", "locale": "fr"})
+	if m := p.outbox("zoe@example.com")[0]; m.Subject != "Vous êtes invité à rejoindre Acme" || !strings.Contains(m.BodyText, "Le lien expire dans 1 heure.") {
+		t.Errorf("French invite email: %q %q", m.Subject, m.BodyText)
+	}
+
+	// SMS-only locales, and the ones Latch accepted before it followed the
+	// SDK's list, are refused before anything is stored or sent.
+	for _, loc := range []string{"ja", "it", "de-DE", "xx"} {
+		r := p.call("POST", "/v1/magic_links/email/login_or_create", map[string]any{"email": "new@example.com", "locale": loc})
+		wantError(t, r, 400, "invalid_locale")
+		if r.str("error_message") != "locale must be one of en, es, pt-br, fr." {
+			t.Errorf("locale %q: %q", loc, r.str("error_message"))
+		}
+	}
+	if msgs := p.outbox("new@example.com"); len(msgs) != 0 {
+		t.Errorf("a refused locale queued %d messages", len(msgs))
+	}
+	wantError(t, p.call("POST", "/v1/magic_links/authenticate", map[string]any{"token": tok, "telemetry_id": 42}), 400, "invalid_argument")
 }

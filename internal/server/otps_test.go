@@ -1,14 +1,20 @@
 package server_test
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/latchhq/latch/internal/delivery"
+	"github.com/latchhq/latch/internal/delivery/sms"
 	"github.com/latchhq/latch/internal/otps"
 	"github.com/latchhq/latch/internal/tenant"
 )
@@ -147,6 +153,8 @@ func TestOTPExpiryAndReplacement(t *testing.T) {
 		{map[string]any{"phone_number": "4155550100"}, "/v1/otps/sms/send", "invalid_phone_number", 400},
 		{map[string]any{"phone_number": "+14155550199"}, "/v1/otps/sms/send", "phone_number_not_found", 404},
 		{map[string]any{"email": "nobody@example.com"}, "/v1/otps/email/send", "email_not_found", 404},
+		// A dashboard template id: per-project templates are not built.
+		{map[string]any{"email": "new@example.com", "login_template_id": "f6b1c9e2-acme-login"}, "/v1/otps/email/login_or_create", "email_template_not_found", 400},
 		{map[string]any{"method_id": phoneID, "code": "12345"}, "/v1/otps/authenticate", "invalid_code", 400},
 		{map[string]any{"method_id": "user-test-x", "code": "123456"}, "/v1/otps/authenticate", "invalid_method_id", 400},
 	} {
@@ -200,8 +208,108 @@ func TestOTPMatchOptionsCompareWithTheSendCall(t *testing.T) {
 		"attributes": map[string]any{"ip_address": "203.0.113.7", "user_agent": "curl/8"}}), 401, "attribute_mismatch")
 	// Without the options, a mismatch does not matter; with them, the same
 	// IP and agent pass.
-	a := into[authJSON](t, p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": code, "options": both, "attributes": attrs}))
+	// telemetry_id must be a string, and is otherwise ignored.
+	wantError(t, p.call("POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": code, "telemetry_id": true}), 400, "invalid_argument")
+	a := into[authJSON](t, p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": emailID, "code": code, "options": both, "attributes": attrs,
+		"telemetry_id": "026ac93b-8cdf-4b82-9d3d-b5ab3ff4bf9b"}))
 	if a.MethodID != emailID {
 		t.Fatalf("authenticate: %+v", a)
+	}
+}
+
+// The locale picks the message's language: each channel accepts exactly
+// the locales the SDK's types list for it, and a refused send creates no user.
+func TestOTPLocales(t *testing.T) {
+	h := newHarness(t)
+	p := h.project("Acme", tenant.Test)
+	p.ok(200, "POST", "/v1/otps/sms/login_or_create", map[string]any{"phone_number": "+14155552671", "locale": "ja"})
+	if m := p.lastCode("+14155552671"); m.BodyText != fmt.Sprintf("Acmeの認証コードは%sです。有効期限は2分です。", *m.Code) {
+		t.Errorf("Japanese SMS = %q", m.BodyText)
+	}
+	p.ok(200, "POST", "/v1/otps/whatsapp/login_or_create", map[string]any{"phone_number": "+14155552672", "locale": "ru", "expiration_minutes": 5})
+	if m := p.lastCode("+14155552672"); m.BodyText != fmt.Sprintf("Ваш код подтверждения для Acme: %s. Он действует 5 минут.", *m.Code) {
+		t.Errorf("Russian WhatsApp = %q", m.BodyText)
+	}
+	p.ok(200, "POST", "/v1/otps/email/login_or_create", map[string]any{"email": "ana@example.com", "locale": "es"})
+	var m messageJSON
+	if msgs := p.outbox("ana@example.com"); len(msgs) == 1 {
+		m = msgs[0]
+	}
+	code := *p.lastCode("ana@example.com").Code
+	if m.Subject != "Tu código de verificación de Acme" || m.BodyText != "Tu código de verificación de Acme es "+code+
+		".\n\nEl código caduca en 2 minutos. Si no lo pediste, puedes ignorar este correo.\n" {
+		t.Errorf("Spanish OTP email = %q / %q", m.Subject, m.BodyText)
+	}
+	for _, tc := range []struct{ path, field, addr, locale, list string }{
+		{"/v1/otps/email/login_or_create", "email", "ja@example.com", "ja", "en, es, pt-br, fr"},
+		{"/v1/otps/sms/login_or_create", "phone_number", "+14155552673", "xx", "en, es, pt-br, fr, it, de-DE, zh-Hans, ca-ES, ja, ru, nl, pl, tr, fa, vi, cs"},
+		{"/v1/otps/whatsapp/login_or_create", "phone_number", "+14155552673", "de", "en, es, pt-br, fr, it, de-DE, zh-Hans, ca-ES, ja, ru, nl, pl, tr, fa, vi, cs"},
+	} {
+		r := p.call("POST", tc.path, map[string]any{tc.field: tc.addr, "locale": tc.locale})
+		wantError(t, r, 400, "invalid_locale")
+		if want := "locale must be one of " + tc.list + "."; r.str("error_message") != want {
+			t.Errorf("%s locale %q: message %q, want %q", tc.path, tc.locale, r.str("error_message"), want)
+		}
+	}
+	if got := into[searchJSON](t, p.ok(200, "POST", "/v1/users/search", map[string]any{})).ResultsMetadata.Total; got != 3 {
+		t.Errorf("users = %d, want 3: a refused send created one", got)
+	}
+}
+
+// A live project's SMS code travels from the send through the outbox
+// worker and the Twilio provider to a Twilio-shaped server, and the code it
+// carried then authenticates.
+func TestOTPSMSThroughTwilioProvider(t *testing.T) {
+	const sid, token = "AC0123456789abcdef0123456789abcdef", "twilio-auth-token"
+	type post struct {
+		path, user, pass string
+		form             url.Values
+	}
+	posts := make(chan post, 4)
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		user, pass, _ := r.BasicAuth()
+		posts <- post{r.URL.Path, user, pass, r.PostForm}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}`)
+	}))
+	t.Cleanup(fake.Close)
+	sender, err := sms.New(sms.Config{BaseURL: fake.URL, AccountSID: sid, AuthToken: token, From: "+14155550100", HTTPClient: fake.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessWith(t, harnessOptions{providers: map[string]delivery.Provider{"twilio": delivery.Twilio{Sender: sender}}, poll: 50 * time.Millisecond})
+	h.app.Outbox.TextProvider = "twilio" // as latch serve does with --twilio-* flags; no request has run yet
+	live := h.project("Acme", tenant.Live)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.app.RunWorkers(ctx); close(done) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+
+	r := live.ok(200, "POST", "/v1/otps/sms/login_or_create", map[string]any{"phone_number": "+14155552671", "locale": "es"})
+	phoneID := r.str("phone_id")
+	var got post
+	select {
+	case got = <-posts:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the fake Twilio server received nothing")
+	}
+	stop() // the worker records the delivery before it returns
+	code := regexp.MustCompile(`\b\d{6}\b`).FindString(got.form.Get("Body"))
+	if got.path != "/2010-04-01/Accounts/"+sid+"/Messages.json" || got.user != sid || got.pass != token ||
+		got.form.Get("To") != "+14155552671" || got.form.Get("From") != "+14155550100" ||
+		got.form.Get("Body") != "Tu código de verificación de Acme es "+code+". Caduca en 2 minutos." {
+		t.Fatalf("Twilio got %+v", got)
+	}
+	rows := queryRows(t, h.db(), `SELECT status, provider, body_text FROM outbox WHERE project_id = ?`, live.id)
+	if len(rows) != 1 || rows[0]["status"] != "sent" || rows[0]["provider"] != "twilio" || rows[0]["body_text"] == got.form.Get("Body") {
+		t.Errorf("outbox after delivery: %v (want sent by twilio, body scrubbed)", rows)
+	}
+	a := into[authJSON](t, live.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": phoneID, "code": code, "session_duration_minutes": 5}))
+	if a.MethodID != phoneID || a.Session == nil || !a.User.PhoneNumbers[0].Verified {
+		t.Fatalf("authenticate with the delivered code: %+v", a)
 	}
 }

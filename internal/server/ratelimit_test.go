@@ -3,10 +3,12 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/latchhq/latch/internal/httpx"
 	"github.com/latchhq/latch/internal/projects"
 	"github.com/latchhq/latch/internal/server"
 	"github.com/latchhq/latch/internal/tenant"
@@ -80,65 +82,78 @@ func TestRateLimitsOffByDefaultInHarness(t *testing.T) {
 }
 
 // Every send and authenticate route is limited: a new one fails this test
-// until it has a row in server.RateLimited.
+// until it has a row in server.RateLimited. Every public route that takes
+// client credentials (all of app.PublicRoutes) is an authenticate route.
 func TestEverySendAndAuthenticateRouteIsRateLimited(t *testing.T) {
 	h := newHarness(t)
-	for _, pattern := range h.app.Routes {
+	public := map[string]bool{}
+	for _, pattern := range h.app.PublicRoutes {
+		public[pattern] = true
+	}
+	for _, pattern := range h.app.Mounted {
 		path := pattern[strings.Index(pattern, " ")+1:]
 		sensitive := strings.Contains(path, "/send") || strings.Contains(path, "login_or_create") || strings.Contains(path, "/invite") ||
 			strings.HasSuffix(path, "/authenticate") || strings.Contains(path, "/reset") || strings.HasSuffix(path, "/recover") ||
-			strings.HasSuffix(path, "/migrate")
+			strings.HasSuffix(path, "/migrate") || strings.Contains(path, "/oauth2/") || strings.Contains(path, "access_token") ||
+			public[pattern]
 		if path == "/v1/sessions/authenticate" {
-			continue // every page load; tokens are unguessable
+			continue // every page load; tokens are unguessable (docs/compatibility.md)
 		}
-		if _, ok := server.RateLimited[pattern]; sensitive && !ok {
+		rt, ok := server.RateLimited[pattern]
+		if sensitive && !ok {
 			t.Errorf("%s is a send or authenticate route without a rate limit", pattern)
+		}
+		if ok && rt.OAuth != public[pattern] {
+			t.Errorf("%s: OAuth error form %v, but public route %v", pattern, rt.OAuth, public[pattern])
+		}
+	}
+	for _, want := range []string{"POST /v1/public/{project_id}/oauth2/token", "POST /v1/public/{project_id}/oauth2/introspect"} {
+		if _, ok := server.RateLimited[want]; !ok {
+			t.Errorf("%s is not rate limited", want)
 		}
 	}
 	for pattern := range server.RateLimited {
-		found := false
-		for _, r := range append(append([]string{}, h.app.Routes...), h.app.PublicRoutes...) {
-			found = found || r == pattern
-		}
-		if !found {
+		if !slices.Contains(h.app.Mounted, pattern) {
 			t.Errorf("RateLimited names %s, which is not a route", pattern)
 		}
 	}
 }
 
-// The public OAuth token endpoint (no project secret) is limited per
-// project and per IP like an authenticate call, and refuses in the OAuth
-// error form.
-func TestRateLimitedOAuthTokenEndpoint(t *testing.T) {
-	h := newHarnessWith(t, harnessOptions{rateLimits: true})
-	p := h.project("OAuth limits", tenant.Test)
-	if err := h.app.Projects.UpdateSettings(context.Background(), p.id, func(s *projects.Settings) error {
-		s.RateLimits = json.RawMessage(`{"ip":{"per_identifier":{"limit":3,"period":"1h"}}}`)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	h.clock.Advance(5 * time.Second)
-	post := func(q *project) *resp {
-		r, err := h.send("POST", "/v1/public/"+q.id+"/oauth2/token", "grant_type=authorization_code&client_id=x", noAuth,
-			"Content-Type", "application/x-www-form-urlencoded")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	for i := 0; i < 3; i++ {
-		if r := post(p); r.status != 400 || r.str("error") != "invalid_client" {
-			t.Fatalf("call %d = %d %s", i, r.status, r.raw)
-		}
-	}
-	r := post(p)
-	if r.status != 429 || r.str("error") != "too_many_requests" || r.header.Get("Retry-After") == "" || r.str("error_description") == "" {
-		t.Fatalf("over the limit = %d %s", r.status, r.raw)
-	}
-	// Another project's budget is its own.
-	q := h.project("Other", tenant.Test)
-	if r := post(q); r.status != 400 {
-		t.Fatalf("other project = %d %s", r.status, r.raw)
+// The public OAuth endpoints (no project secret; a client secret) are
+// limited per project and per IP like an authenticate call, and refuse in
+// the OAuth error form, an oversized body included.
+func TestRateLimitedOAuthEndpoints(t *testing.T) {
+	for _, ep := range []struct{ name, body, err string }{
+		{"token", "grant_type=authorization_code&client_id=x", "invalid_client"},
+		{"introspect", "token=x&client_id=x", "invalid_client"},
+	} {
+		t.Run(ep.name, func(t *testing.T) {
+			h := newHarnessWith(t, harnessOptions{rateLimits: true})
+			p := h.project("OAuth limits", tenant.Test)
+			if err := h.app.Projects.UpdateSettings(context.Background(), p.id, func(s *projects.Settings) error {
+				s.RateLimits = json.RawMessage(`{"ip":{"per_identifier":{"limit":3,"period":"1h"}}}`)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			h.clock.Advance(5 * time.Second)
+			post := func(q *project, body string) *resp {
+				return h.do("POST", "/v1/public/"+q.id+"/oauth2/"+ep.name, body, noAuth, "Content-Type", formType)
+			}
+			// The guard reads the body first: too large is refused in the
+			// OAuth form, and not counted.
+			wantOAuthError(t, post(p, "x="+strings.Repeat("a", httpx.MaxBody)), 413, "request_too_large")
+			for i := 0; i < 3; i++ {
+				wantOAuthError(t, post(p, ep.body), 400, ep.err)
+			}
+			r := post(p, ep.body)
+			if r.status != 429 || r.str("error") != "too_many_requests" || r.header.Get("Retry-After") == "" || r.str("error_description") == "" {
+				t.Fatalf("over the limit = %d %s", r.status, r.raw)
+			}
+			wantOAuthError(t, r, 429, "too_many_requests")
+			// Another project's budget is its own.
+			q := h.project("Other", tenant.Test)
+			wantOAuthError(t, post(q, ep.body), 400, ep.err)
+		})
 	}
 }

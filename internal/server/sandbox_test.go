@@ -43,12 +43,21 @@ func TestSandboxValuesInTestEnvironments(t *testing.T) {
 			t.Fatalf("%s: %s", path, r.raw)
 		}
 	}
-	e := p.ok(200, "POST", "/v1/otps/email/send", map[string]any{"email": sandbox.Email})
-	if e.str("email_id") != sandbox.EmailID {
-		t.Fatalf("otp email send: %s", e.raw)
+	for _, path := range []string{"/v1/otps/email/send", "/v1/otps/email/login_or_create"} {
+		e := p.ok(200, "POST", path, map[string]any{"email": "SANDBOX@stytch.com"})
+		if e.str("email_id") != sandbox.EmailID || e.str("user_id") != sandbox.UserID {
+			t.Fatalf("%s: %s", path, e.raw)
+		}
 	}
 	if n := len(p.outbox(sandbox.Phone)); n != 0 {
-		t.Fatalf("sandbox OTP queued %d messages", n)
+		t.Fatalf("sandbox SMS/WhatsApp OTP queued %d messages", n)
+	}
+	if n := len(p.outbox(sandbox.Email)); n != 0 {
+		t.Fatalf("sandbox email OTP queued %d messages", n)
+	}
+	// Nor anything to any other address: the outbox table is empty.
+	if rows := queryRows(t, h.db(), `SELECT recipient FROM outbox WHERE project_id = ?`, p.id); len(rows) != 0 {
+		t.Fatalf("sandbox sends queued %v", rows)
 	}
 	o := into[authJSON](t, p.ok(200, "POST", "/v1/otps/authenticate", map[string]any{"method_id": sandbox.PhoneID, "code": "000000", "session_duration_minutes": 5}))
 	if o.UserID != sandbox.UserID || o.SessionToken != sandbox.SessionToken {

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -30,9 +31,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/latchhq/latch/internal/clock"
 	"github.com/latchhq/latch/internal/sandbox"
+	latchsecrets "github.com/latchhq/latch/internal/secrets"
 	"github.com/latchhq/latch/internal/server"
 	"github.com/latchhq/latch/internal/store/sqlstore"
 	"github.com/latchhq/latch/internal/tenant"
+	"github.com/latchhq/latch/internal/totps"
+	"github.com/latchhq/latch/internal/webhooks"
 )
 
 // TestSecurityCrossProjectSecret: authenticated as project A, every call that
@@ -234,7 +238,8 @@ func TestSecurityJWTAttacks(t *testing.T) {
 		})), 401, "jwt_invalid"},
 	}
 	// Expired: the project's key, exp long past, and the session itself over
-	// (the clock moves past the 5-minute session below).
+	// (the clock moves past the 5-minute session below). An expired exp
+	// alone is accepted, as by Stytch: TestSecurityExpiredJWTOfLiveSession.
 	expired := signRS256(t, priv, hdr("RS256"), with(shortJWT.claims, func(c map[string]any) {
 		c["iat"], c["nbf"], c["exp"] = float64(t0.Add(-2*time.Hour).Unix()), float64(t0.Add(-2*time.Hour).Unix()), float64(t0.Add(-time.Hour).Unix())
 	}))
@@ -317,7 +322,10 @@ func newLoggingHarness(t *testing.T, buf *syncBuffer) *harness {
 }
 
 // TestSecurityLogsCarryNoSecrets runs every flow that handles a secret,
-// successful and failing, and scans everything the server logged for them.
+// successful and failing (project secrets, magic link, OTP, password and
+// reset, TOTP and recovery codes, Connected Apps client secrets, codes and
+// tokens, webhook signing secrets), lets the outbox worker and the webhook
+// dispatcher run, and scans everything the server logged for them.
 func TestSecurityLogsCarryNoSecrets(t *testing.T) {
 	t.Parallel()
 	var buf syncBuffer
@@ -327,6 +335,38 @@ func TestSecurityLogsCarryNoSecrets(t *testing.T) {
 		"project secret":    p.secret,
 		"basic auth header": base64.StdEncoding.EncodeToString([]byte(p.id + ":" + p.secret)),
 	}
+
+	// Two webhook endpoints, one accepting and one failing, so the
+	// dispatcher logs deliveries and failures of every event below.
+	var hookMu sync.Mutex
+	hookHits := map[string]int{}
+	hookSigs := map[string]bool{}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hookMu.Lock()
+		hookHits[r.URL.Path]++
+		hookSigs[r.Header.Get("stytch-signature")] = true
+		hookMu.Unlock()
+		if r.URL.Path == "/fail" {
+			http.Error(w, "receiver says no", http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+	sealer, err := latchsecrets.NewSealer(testMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hooks := webhooks.NewService(h.app.Store, sealer, h.clock)
+	for _, path := range []string{"/ok", "/fail"} {
+		wh, err := hooks.Create(context.Background(), p.id, receiver.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets["webhook secret "+path] = wh.Secret
+		secrets["webhook secret key "+path] = strings.TrimPrefix(wh.Secret, webhooks.SecretPrefix)
+	}
+	h.app.Webhooks.Notify()
 
 	// Wrong and foreign credentials.
 	wrong := "secret-test-" + strings.Repeat("W", 36)
@@ -381,6 +421,83 @@ func TestSecurityLogsCarryNoSecrets(t *testing.T) {
 		t.Errorf("weak password create = %d %s", r.status, r.raw)
 	}
 
+	// TOTP: create, a wrong code, the right code, recovery codes, a recovery.
+	totpUser := into[createUserJSON](t, p.ok(201, "POST", "/v1/users", map[string]any{"email": "totp-logs@example.com"}))
+	tc := p.ok(200, "POST", "/v1/totps", map[string]any{"user_id": totpUser.UserID})
+	totpSecret := tc.str("secret")
+	recovery, _ := tc.body["recovery_codes"].([]any)
+	if totpSecret == "" || len(recovery) < 2 {
+		t.Fatalf("totps.create = %s", tc.raw)
+	}
+	secrets["totp secret"] = totpSecret
+	for i, rc := range recovery {
+		secrets[fmt.Sprintf("recovery code %d", i)] = rc.(string)
+	}
+	totpCode, err := totps.Code(totpSecret, h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.call("POST", "/v1/totps/authenticate", map[string]any{"user_id": totpUser.UserID, "totp_code": "000000"})
+	p.ok(200, "POST", "/v1/totps/authenticate", map[string]any{"user_id": totpUser.UserID, "totp_code": totpCode, "session_duration_minutes": 60})
+	p.ok(200, "POST", "/v1/totps/recovery_codes", map[string]any{"user_id": totpUser.UserID})
+	p.ok(200, "POST", "/v1/totps/recover", map[string]any{"user_id": totpUser.UserID, "recovery_code": recovery[0].(string)})
+	wantError(t, p.call("POST", "/v1/totps/recover", map[string]any{"user_id": totpUser.UserID, "recovery_code": recovery[0].(string)}),
+		401, "unable_to_authenticate_recovery_code")
+
+	// Password reset by email: start, a wrong token, the right one.
+	const resetPassword = "Latch reset passphrase 9Wx#"
+	secrets["reset password"] = resetPassword
+	p.ok(200, "POST", "/v1/passwords/email/reset/start", map[string]any{"email": "pw-logs@example.com"})
+	var resetToken string
+	for _, m := range p.outbox("pw-logs@example.com") {
+		if m.Token != nil {
+			resetToken = *m.Token
+		}
+	}
+	if resetToken == "" {
+		t.Fatal("no password reset token in the outbox")
+	}
+	secrets["password reset token"] = resetToken
+	wantError(t, p.call("POST", "/v1/passwords/email/reset", map[string]any{"token": resetToken + "x", "password": resetPassword}),
+		401, "unable_to_auth_password_reset_token")
+	p.ok(200, "POST", "/v1/passwords/email/reset", map[string]any{"token": resetToken, "password": resetPassword})
+
+	// Connected Apps: a client secret and its rotation, a code, access,
+	// refresh and ID tokens, introspection, refresh, exchange, and failures.
+	c := p.connectedApp()
+	secrets["client secret"] = c.secret
+	ca := p.login("ca-logs@example.com", 60)
+	code2 := p.authorizationCode(c, ca, "openid", "offline_access", "full_access")
+	secrets["authorization code"] = code2
+	tok := p.redeem(c, code2)
+	if tok.RefreshToken == "" {
+		t.Fatalf("no refresh token: %+v", tok)
+	}
+	secrets["access token"] = tok.AccessToken
+	secrets["access token signature"] = tok.AccessToken[strings.LastIndex(tok.AccessToken, ".")+1:]
+	secrets["refresh token"] = tok.RefreshToken
+	secrets["id token"] = tok.IDToken
+	p.introspect(c, tok.AccessToken).mustStatus(t, 200)
+	p.introspect(c, tok.RefreshToken).mustStatus(t, 200)
+	refreshed := p.oauthForm("token", url.Values{"grant_type": {"refresh_token"}, "client_id": {c.id}, "client_secret": {c.secret},
+		"refresh_token": {tok.RefreshToken}}).mustStatus(t, 200)
+	secrets["refreshed access token"] = refreshed.str("access_token")
+	ex := p.ok(200, "POST", "/v1/sessions/exchange_access_token", map[string]any{"access_token": tok.AccessToken, "session_duration_minutes": 10})
+	secrets["exchanged session token"] = ex.str("session_token")
+	wantError(t, p.call("POST", "/v1/sessions/exchange_access_token", map[string]any{"access_token": tok.AccessToken, "session_duration_minutes": 10}),
+		404, "idp_access_token_could_not_be_exchanged")
+	// A replayed code (which revokes what it issued) and a wrong secret.
+	wantOAuthError(t, p.oauthForm("token", url.Values{"grant_type": {"authorization_code"}, "client_id": {c.id}, "client_secret": {c.secret},
+		"code": {code2}, "redirect_uri": {caRedirect}}), 400, "invalid_grant")
+	wantOAuthError(t, p.oauthForm("token", url.Values{"grant_type": {"authorization_code"}, "client_id": {c.id}, "client_secret": {c.secret + "x"},
+		"code": {code2}, "redirect_uri": {caRedirect}}), 400, "invalid_client")
+	rot := p.ok(200, "POST", "/v1/connected_apps/clients/"+c.id+"/secrets/rotate/start", map[string]any{})
+	if next, _ := rot.body["connected_app"].(map[string]any)["next_client_secret"].(string); next != "" {
+		secrets["next client secret"] = next
+	} else {
+		t.Errorf("rotate/start = %s", rot.raw)
+	}
+
 	// Let the outbox worker deliver (and log) what was queued.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -390,6 +507,28 @@ func TestSecurityLogsCarryNoSecrets(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+
+	// Let the dispatcher deliver to the accepting endpoint and fail at the
+	// other, logging both.
+	deadline = time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		hookMu.Lock()
+		ok, failed := hookHits["/ok"], hookHits["/fail"]
+		hookMu.Unlock()
+		if ok >= 5 && failed >= 1 {
+			break
+		}
+		h.app.Webhooks.Notify()
+		time.Sleep(10 * time.Millisecond)
+	}
+	hookMu.Lock()
+	if hookHits["/ok"] == 0 || hookHits["/fail"] == 0 {
+		t.Errorf("webhook receiver got %v; the dispatcher's logs were not exercised", hookHits)
+	}
+	for sig := range hookSigs {
+		secrets["webhook signature "+sig[:8]] = sig
+	}
+	hookMu.Unlock()
 
 	// A failing store: the 5xx path logs the cause of a request that
 	// carries a session token.
@@ -405,6 +544,11 @@ func TestSecurityLogsCarryNoSecrets(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(logs), "\n")
 	if len(lines) < 20 || !strings.Contains(logs, `"msg":"http"`) {
 		t.Fatalf("captured only %d log lines; is the logger wired? %.500s", len(lines), logs)
+	}
+	for _, msg := range []string{"webhook delivered", "webhook delivery failed"} {
+		if !strings.Contains(logs, `"msg":"`+msg+`"`) {
+			t.Errorf("the dispatcher never logged %q; its logs were not scanned", msg)
+		}
 	}
 	if !strings.Contains(logs, `"level":"ERROR"`) {
 		t.Logf("no ERROR line was logged; the 5xx path was not exercised")
@@ -457,5 +601,211 @@ func walkLog(v any, key string, f func(key string, v any)) {
 		}
 	default:
 		f(key, x)
+	}
+}
+
+// Connected Apps helpers: a first-party client with full access, the
+// authorization code flow, and the public OAuth endpoints.
+
+const caRedirect = "https://app.example/callback"
+
+type caClient struct{ id, secret string }
+
+// connectedApp creates a confidential first-party client allowed full
+// access, redirecting to caRedirect.
+func (p *project) connectedApp() caClient {
+	p.h.t.Helper()
+	r := p.ok(200, "POST", "/v1/connected_apps/clients", map[string]any{"client_type": "first_party", "full_access_allowed": true,
+		"redirect_urls": []string{caRedirect}})
+	var out struct {
+		ConnectedApp struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		} `json:"connected_app"`
+	}
+	if err := json.Unmarshal(r.raw, &out); err != nil || out.ConnectedApp.ClientID == "" || out.ConnectedApp.ClientSecret == "" {
+		p.h.t.Fatalf("connected_apps.clients.create = %s", r.raw)
+	}
+	return caClient{out.ConnectedApp.ClientID, out.ConnectedApp.ClientSecret}
+}
+
+// authorizationCode runs idp.oauth.authorize for the session a, with
+// consent, and returns the code.
+func (p *project) authorizationCode(c caClient, a authJSON, scopes ...string) string {
+	p.h.t.Helper()
+	r := p.ok(200, "POST", "/v1/idp/oauth/authorize", map[string]any{"client_id": c.id, "redirect_uri": caRedirect, "response_type": "code",
+		"scopes": scopes, "session_token": a.SessionToken, "consent_granted": true})
+	code := r.str("authorization_code")
+	if code == "" {
+		p.h.t.Fatalf("authorize = %s", r.raw)
+	}
+	return code
+}
+
+type caTokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+}
+
+// oauthForm posts a form to p's public OAuth endpoint ("token", "introspect").
+func (p *project) oauthForm(endpoint string, v url.Values) *resp {
+	p.h.t.Helper()
+	return p.h.do("POST", "/v1/public/"+p.id+"/oauth2/"+endpoint, v.Encode(), noAuth, "Content-Type", formType)
+}
+
+// redeem exchanges a code for tokens at the token endpoint.
+func (p *project) redeem(c caClient, code string) caTokens {
+	p.h.t.Helper()
+	r := p.oauthForm("token", url.Values{"grant_type": {"authorization_code"}, "client_id": {c.id}, "client_secret": {c.secret},
+		"code": {code}, "redirect_uri": {caRedirect}})
+	if r.status != 200 {
+		p.h.t.Fatalf("token endpoint = %d %s", r.status, r.raw)
+	}
+	return into[caTokens](p.h.t, r)
+}
+
+// introspect asks whether tok is active, as client c.
+func (p *project) introspect(c caClient, tok string) *resp {
+	p.h.t.Helper()
+	return p.oauthForm("introspect", url.Values{"client_id": {c.id}, "client_secret": {c.secret}, "token": {tok}})
+}
+
+// TestSecurityExpiredJWTOfLiveSession: sessions.authenticate does not check
+// a session JWT's exp, as Stytch's does not: an expired JWT of a session
+// that is still live is accepted (the signature, issuer and audience are
+// checked) and answered with a fresh JWT whose exp is in the future. Only
+// the session's own end refuses it.
+func TestSecurityExpiredJWTOfLiveSession(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := h.project("Expired JWT", tenant.Test)
+	live := p.login("live@example.com", 60)
+	old := decodeJWT(t, live.SessionJWT)
+	if time.Unix(old.num("exp"), 0).After(t0.Add(10 * time.Minute)) {
+		t.Fatalf("session JWT exp %d is not short-lived", old.num("exp"))
+	}
+	h.clock.Advance(10 * time.Minute) // past the JWT's exp, well inside the hour
+	now := h.clock.Now()
+	if exp := time.Unix(old.num("exp"), 0); !exp.Before(now) {
+		t.Fatalf("JWT exp %s is not in the past at %s", exp, now)
+	}
+	r := into[authJSON](t, authBy(p, "session_jwt", live.SessionJWT, nil).mustStatus(t, 200))
+	if r.Session == nil || r.Session.SessionID != live.Session.SessionID {
+		t.Fatalf("authenticate answered another session: %+v", r.Session)
+	}
+	fresh := decodeJWT(t, r.SessionJWT)
+	if r.SessionJWT == live.SessionJWT || fresh.num("iat") != now.Unix() || !time.Unix(fresh.num("exp"), 0).After(now) {
+		t.Errorf("fresh JWT iat %d exp %d, want iat %d and exp after it", fresh.num("iat"), fresh.num("exp"), now.Unix())
+	}
+	if err := verifyRS256(fresh, h.jwks(p.id)); err != nil {
+		t.Errorf("fresh JWT does not verify: %v", err)
+	}
+	// The fresh one works, and so does the expired one still.
+	authBy(p, "session_jwt", r.SessionJWT, nil).mustStatus(t, 200)
+	authBy(p, "session_jwt", live.SessionJWT, nil).mustStatus(t, 200)
+
+	// Once the session ends (revoked here; the 60 minutes running out is
+	// TestSecurityJWTAttacks), the expired JWT, and the fresh one, are refused.
+	p.ok(200, "POST", "/v1/sessions/revoke", map[string]any{"session_id": live.Session.SessionID})
+	wantError(t, authBy(p, "session_jwt", live.SessionJWT, nil), 404, "session_not_found")
+	wantError(t, authBy(p, "session_jwt", r.SessionJWT, nil), 404, "session_not_found")
+}
+
+func (r *resp) mustStatus(t *testing.T, want int) *resp {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status %d, want %d: %s", r.status, want, truncBody(r.raw))
+	}
+	return r
+}
+
+// TestSecurityAccessTokenJWTAttacks: the JWT attacks of TestSecurityJWTAttacks
+// against Connected Apps access tokens. sessions.exchangeAccessToken refuses
+// each with an exact error type and introspection calls each inactive,
+// while the genuine token, and a control re-signed by the project's key,
+// pass. Unlike session JWTs, an access token's exp is enforced.
+func TestSecurityAccessTokenJWTAttacks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := h.project("Access token attacks", tenant.Test)
+	a := p.login("at@example.com", 60)
+	c := p.connectedApp()
+	tok := p.redeem(c, p.authorizationCode(c, a, "openid", "full_access"))
+	genuine := decodeJWT(t, tok.AccessToken)
+	if genuine.claims["client_id"] != c.id {
+		t.Fatalf("access token claims = %v", genuine.claims)
+	}
+	set := h.jwks(p.id)
+	pub, err := set[0].public()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkix, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkixPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix})
+	kid, priv := h.projectSigningKey(p.id)
+	if kid != genuine.header["kid"] {
+		t.Fatalf("access token kid %v, project key %s", genuine.header["kid"], kid)
+	}
+	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := func(alg string) map[string]any { return map[string]any{"alg": alg, "typ": "JWT", "kid": kid} }
+	with := func(edit func(c map[string]any)) map[string]any {
+		c := cloneMap(genuine.claims)
+		edit(c)
+		return c
+	}
+	now := float64(t0.Unix())
+
+	active := func(tok string) bool {
+		t.Helper()
+		r := p.introspect(c, tok)
+		if r.status != 200 {
+			t.Fatalf("introspect = %d %s", r.status, r.raw)
+		}
+		return r.body["active"] == true
+	}
+	// Control: the project's key over the genuine claims (the token is
+	// also looked up by its jti, so the claims must stay as issued).
+	control := signRS256(t, priv, hdr("RS256"), genuine.claims)
+	if !active(tok.AccessToken) || !active(control) {
+		t.Fatalf("the genuine token or the re-signed control is inactive")
+	}
+
+	invalid := "oauth_access_token_exchange_token_invalid_grant"
+	for _, at := range []struct {
+		name, tok string
+		status    int
+		typ       string
+	}{
+		{"alg none", unsigned(t, hdr("none"), genuine.claims), 400, invalid},
+		{"alg none with the genuine signature", encodeSegment(t, hdr("none")) + "." + strings.SplitN(tok.AccessToken, ".", 3)[1] + "." + strings.SplitN(tok.AccessToken, ".", 3)[2], 400, invalid},
+		{"HS256 keyed with the JWKS key as PKIX DER", signHS256(t, pkix, hdr("HS256"), genuine.claims), 400, invalid},
+		{"HS256 keyed with the JWKS key as PKIX PEM", signHS256(t, pkixPEM, hdr("HS256"), genuine.claims), 400, invalid},
+		{"HS256 keyed with the modulus", signHS256(t, pub.N.Bytes(), hdr("HS256"), genuine.claims), 400, invalid},
+		{"RS256 by another key, foreign kid", signRS256(t, stranger, map[string]any{"alg": "RS256", "typ": "JWT", "kid": "jwk-test-" + uuid.NewString()}, genuine.claims), 400, invalid},
+		{"RS256 by another key, the project's kid", signRS256(t, stranger, hdr("RS256"), genuine.claims), 400, invalid},
+		{"right key, wrong aud", signRS256(t, priv, hdr("RS256"), with(func(c map[string]any) { c["aud"] = []string{"project-test-" + uuid.NewString()} })), 400, invalid},
+		{"right key, wrong iss", signRS256(t, priv, hdr("RS256"), with(func(c map[string]any) { c["iss"] = "stytch.com/project-test-" + uuid.NewString() })), 400, invalid},
+		{"right key, expired exp", signRS256(t, priv, hdr("RS256"), with(func(c map[string]any) { c["iat"], c["nbf"], c["exp"] = now-120, now-120, now-60 })), 401, "idp_access_token_expired"},
+		{"right key, another client", signRS256(t, priv, hdr("RS256"), with(func(c map[string]any) { c["client_id"] = "connected-app-test-" + zeroUUID })), 404, "connected_app_not_found"},
+	} {
+		t.Run(at.name, func(t *testing.T) {
+			if active(at.tok) {
+				t.Error("introspection calls it active")
+			}
+			wantError(t, p.call("POST", "/v1/sessions/exchange_access_token", map[string]any{"access_token": at.tok, "session_duration_minutes": 10}),
+				at.status, at.typ)
+		})
+	}
+	// The genuine token was spent by none of them.
+	r := into[authJSON](t, p.ok(200, "POST", "/v1/sessions/exchange_access_token", map[string]any{"access_token": tok.AccessToken, "session_duration_minutes": 10}))
+	if r.UserID != a.UserID || r.SessionToken == "" {
+		t.Errorf("exchange of the genuine token = %+v", r)
 	}
 }

@@ -60,7 +60,13 @@ type App struct {
 	// their project in the path (the OAuth token and introspection
 	// endpoints).
 	PublicRoutes []string
-	Outbox       *delivery.Outbox
+	// Mounted lists every pattern registered on the server's mux, in the
+	// order mounted: Routes, PublicRoutes, the unauthenticated pages (JWKS,
+	// magic link redirect) and the operational endpoints. Nothing reaches
+	// the mux but through routeTable, so a new route is listed the day it
+	// is added.
+	Mounted []string
+	Outbox  *delivery.Outbox
 	// Webhooks delivers the event log to registered endpoints.
 	Webhooks  *webhooks.Dispatcher
 	worker    *delivery.Worker
@@ -92,12 +98,19 @@ type Options struct {
 	// OutboundClient makes Latch's own calls to external endpoints (session
 	// migration's UserInfo); nil means a default client.
 	OutboundClient *http.Client
+	// HashParams are the argon2id parameters for new password hashes; zero
+	// fields mean hashes.DefaultParams'.
+	HashParams hashes.Params
+	// HashLimits bound the memory and concurrency of password hashing; zero
+	// fields mean hashes' defaults.
+	HashLimits hashes.Limits
 }
 
 // RateLimited is every rate-limited route: each send and authenticate
 // endpoint, and the costly creates, with the body fields naming who a call
-// is about. sessions.authenticate is not here: apps call it on every page
-// and its token cannot be guessed.
+// is about. sessions.authenticate is not here: apps call it on every page,
+// its token cannot be guessed, and the guard would add a body copy, a JSON
+// parse and (with --redis-url) a Redis round trip to every call.
 var RateLimited = map[string]limits.Route{
 	"POST /v1/magic_links/email/send":            {Class: ratelimit.Send, Fields: []string{"email"}},
 	"POST /v1/magic_links/email/login_or_create": {Class: ratelimit.Send, Fields: []string{"email"}},
@@ -122,9 +135,11 @@ var RateLimited = map[string]limits.Route{
 	"POST /v1/sessions/exchange_access_token":    {Class: ratelimit.Authenticate},
 	"POST /v1/idp/oauth/authorize/start":         {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
 	"POST /v1/idp/oauth/authorize":               {Class: ratelimit.Authenticate, Fields: []string{"user_id"}},
-	// The token endpoint is public (client credentials, not the project
-	// secret); it is limited per project and per IP.
-	"POST /v1/public/{project_id}/oauth2/token": {Class: ratelimit.Authenticate, OAuth: true},
+	// The token and introspection endpoints are public and check a client
+	// secret (not the project secret); they are limited per project and
+	// per IP.
+	"POST /v1/public/{project_id}/oauth2/token":      {Class: ratelimit.Authenticate, OAuth: true},
+	"POST /v1/public/{project_id}/oauth2/introspect": {Class: ratelimit.Authenticate, OAuth: true},
 
 	"POST /v1/users":                    {Class: ratelimit.Create, Fields: []string{"email", "phone_number"}},
 	"POST /v1/passwords":                {Class: ratelimit.Create, Fields: []string{"email"}},
@@ -167,10 +182,10 @@ func New(st store.Store, o Options) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(reg)
 
-	mux := http.NewServeMux()
+	mux := newRouteTable()
 	var routes, publicRoutes []string
-	var authed httpx.Router = httpx.AuthRouter{Mux: mux, Log: log, Auth: projectSvc, Patterns: &routes}
-	var projectPublic httpx.Router = httpx.ProjectRouter{Mux: mux, Log: log, Lookup: projectSvc.Get, Patterns: &publicRoutes}
+	authed := mux.authed(log, projectSvc, &routes)
+	projectPublic := mux.projectPublic(log, projectSvc.Get, &publicRoutes)
 	if o.RateLimiter != nil {
 		policy := ratelimit.DefaultPolicy().WithIdentifierKey(secrets.DeriveKey(o.MasterKey, "rate limit identifiers"))
 		guard := &limits.Guard{Policy: policy, Limiter: o.RateLimiter, Clock: o.Clock, Log: log,
@@ -199,8 +214,20 @@ func New(st store.Store, o Options) (*App, error) {
 	otpSvc := &otps.Service{Store: st, Clock: o.Clock, Outbox: outbox, Sessions: sessionSvc, CodeKey: secrets.DeriveKey(o.MasterKey, "otp codes")}
 	(&otps.Handler{Service: otpSvc, Log: log}).Mount(authed)
 	// -- passwords --
-	pwSvc := &passwords.Service{Store: st, Clock: o.Clock, Hasher: hashes.NewHasher(hashes.DefaultParams, 0), Strength: strength.NewChecker(0),
-		Sessions: sessionSvc, Outbox: outbox, Redirects: projectSvc, PublicURL: o.PublicURL}
+	hasher, err := hashes.NewHasher(o.HashParams, o.HashLimits)
+	if err != nil {
+		return nil, fmt.Errorf("password hashing: %w", err)
+	}
+	pwSvc := &passwords.Service{Store: st, Clock: o.Clock, Hasher: hasher, Strength: strength.NewChecker(0),
+		Sessions: sessionSvc, Outbox: outbox, Redirects: projectSvc, PublicURL: o.PublicURL,
+		Policies: func(ctx context.Context, projectID string) (passwords.Policy, error) {
+			pp, err := projectSvc.PasswordPolicy(ctx, projectID)
+			if err != nil {
+				return passwords.Policy{}, err
+			}
+			return passwords.Policy{LUDS: pp.Policy == projects.PolicyLUDS, MinLength: pp.LUDSMinLength, MinComplexity: pp.LUDSMinComplexity,
+				BreachDetection: *pp.BreachDetectionOnCreate}, nil
+		}}
 	(&passwords.Handler{Service: pwSvc, Log: log}).Mount(authed)
 	// -- totps --
 	totpSvc := &totps.Service{Store: st, Clock: o.Clock, Sessions: sessionSvc, Sealer: sealer}
@@ -209,12 +236,12 @@ func New(st store.Store, o Options) (*App, error) {
 	caSvc := &connectedapps.Service{Store: st, Clock: o.Clock, Keys: km, Sessions: sessionSvc}
 	(&connectedapps.Handler{Service: caSvc, Log: log}).Mount(authed, projectPublic)
 
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, r, http.StatusOK, &struct {
 			httpx.Envelope
 			Status string `json:"status"`
 		}{Status: "ok"})
-	})
+	}))
 	mux.Handle("GET /readyz", httpx.Errors(log, func(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -244,9 +271,10 @@ func New(st store.Store, o Options) (*App, error) {
 		Store:        st,
 		Projects:     projectSvc,
 		Sessions:     sessionSvc,
-		Handler:      httpx.Shell(log, metrics, mux),
+		Handler:      httpx.Shell(log, metrics, mux.mux),
 		Routes:       routes,
 		PublicRoutes: publicRoutes,
+		Mounted:      mux.patterns,
 		Outbox:       outbox,
 		worker: &delivery.Worker{Store: st, Outbox: outbox, Providers: providers, Clock: o.Clock, Log: log,
 			Poll: o.PollOutbox, Lease: o.DeliveryLease, MaxAttempts: 10, Concurrency: OutboxConcurrency},
@@ -255,6 +283,45 @@ func New(st store.Store, o Options) (*App, error) {
 		clock:     o.Clock,
 		retention: o.Retention,
 	}, nil
+}
+
+// routeTable is the server's one ServeMux and every pattern registered on
+// it. Only its methods touch the mux (a test holds this), so the list is
+// complete and the hostile-input table covers each route.
+type routeTable struct {
+	mux      *http.ServeMux
+	patterns []string
+}
+
+func newRouteTable() *routeTable { return &routeTable{mux: http.NewServeMux()} }
+
+// Handle mounts h as it is: the unauthenticated pages and operational
+// endpoints.
+func (t *routeTable) Handle(pattern string, h http.Handler) {
+	t.patterns = append(t.patterns, pattern)
+	t.mux.Handle(pattern, h)
+}
+
+// authed mounts behind project Basic auth, listing patterns in *list too.
+func (t *routeTable) authed(log *slog.Logger, auth httpx.Authenticator, list *[]string) httpx.Router {
+	return recorded{httpx.AuthRouter{Mux: t.mux, Log: log, Auth: auth, Patterns: list}, t}
+}
+
+// projectPublic mounts the /v1/public/{project_id}/ routes, listing
+// patterns in *list too.
+func (t *routeTable) projectPublic(log *slog.Logger, lookup func(context.Context, string) (tenant.Project, error), list *[]string) httpx.Router {
+	return recorded{httpx.ProjectRouter{Mux: t.mux, Log: log, Lookup: lookup, Patterns: list}, t}
+}
+
+// recorded lists each pattern in its table before next mounts it.
+type recorded struct {
+	next  httpx.Router
+	table *routeTable
+}
+
+func (r recorded) Handle(pattern string, h http.Handler) {
+	r.table.patterns = append(r.table.patterns, pattern)
+	r.next.Handle(pattern, h)
 }
 
 // RunWorkers runs the background workers until ctx ends, then waits for them.
@@ -405,7 +472,8 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 	}
 	defer closeLimiter()
 	app, err := New(st, Options{Log: log, MasterKey: masterKey, PublicURL: publicURL, Providers: providers, EmailLive: emailLive, TextLive: textLive,
-		RateLimiter: limiter, DeliveryLease: cfg.DeliveryLease, Retention: cfg.Retention})
+		RateLimiter: limiter, DeliveryLease: cfg.DeliveryLease, Retention: cfg.Retention,
+		HashParams: cfg.HashParams(), HashLimits: cfg.HashLimits()})
 	if err != nil {
 		return err
 	}
@@ -465,8 +533,18 @@ func hostOf(a net.Addr) string {
 
 // firstProject creates the development project on an empty database and
 // writes its credentials; later starts read the file back for the banner.
+// The secret exists only in this file (the database keeps its hash), so the
+// file is opened before the project is created, written to a private temp
+// file and renamed into place: a data dir that cannot take it fails the
+// start before a project whose secret would be lost exists.
 func firstProject(ctx context.Context, app *App, dataDir string) (*Credentials, error) {
 	path := filepath.Join(dataDir, "credentials.json")
+	tmp, err := os.CreateTemp(dataDir, ".credentials-*.json") // mode 0600
+	if err != nil {
+		return nil, fmt.Errorf("data dir not writable for credentials.json: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename it is already gone
+	defer tmp.Close()
 	c, created, err := app.Projects.CreateFirst(ctx, "Latch development project", tenant.Consumer, tenant.Test)
 	if err != nil {
 		return nil, err
@@ -479,7 +557,17 @@ func firstProject(ctx context.Context, app *App, dataDir string) (*Credentials, 
 		return nil, nil
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	// Rename replaces a stale file whatever its mode; the new one is 0600.
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, err
 	}
 	return c, nil

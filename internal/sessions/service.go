@@ -200,7 +200,13 @@ func (s *Service) Start(ctx context.Context, st store.Store, p tenant.Project, u
 		if err := st.UpdateSession(ctx, existing); err != nil {
 			return nil, err
 		}
-		return pending(user, existing, o.SessionToken), nil
+		// A factor added to a session (step-up, MFA) changes what it proves,
+		// so it is an event; sessions.authenticate extending it is not.
+		r := pending(user, existing, o.SessionToken)
+		if err := events.Append(ctx, st, p, now, events.SessionUpdate, existing.ID, r.Session); err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 	if o.DurationMinutes == nil {
 		return &Result{}, nil
@@ -426,7 +432,8 @@ type Authenticated struct {
 }
 
 // Authenticate checks a session by token or JWT, optionally extending it
-// and updating its custom claims.
+// and updating its custom claims. Neither appends an event: apps call it
+// on every request, so events would flood the log (docs/webhooks.md).
 func (s *Service) Authenticate(ctx context.Context, p tenant.Project, o Options) (*Authenticated, error) {
 	if o.SessionToken == "" && o.SessionJWT == "" {
 		return nil, apierr.NoSessionArguments

@@ -370,7 +370,7 @@ func TestMultiFactorSession(t *testing.T) {
 	// A recovery code by session_jwt adds a third factor.
 	r = p.OK(200, "POST", "/v1/totps/recover", map[string]any{"user_id": uid, "recovery_code": c.RecoveryCodes[0], "session_jwt": a.SessionJWT})
 	if b := into[authJSON](t, r); b.Session == nil || b.Session.SessionID != first.Session.SessionID ||
-		types(b.Session.AuthenticationFactors) != "magic_link/email,totp/authenticator_app,recovery_code/recovery_code" {
+		types(b.Session.AuthenticationFactors) != "magic_link/email,totp/authenticator_app,recovery_codes/recovery_code" {
 		t.Errorf("recover with session_jwt = %s", r.Raw)
 	}
 

@@ -478,3 +478,24 @@ describe("adding a factor to an existing session", () => {
     assert.equal(listed.sessions[0].session_id, sid);
   });
 });
+
+describe("locale", () => {
+  test("a Spanish signup email, a French invite; SMS-only locales are refused; telemetry_id is accepted", async () => {
+    const email = uniqueEmail("es");
+    const sent = await c.magicLinks.email.loginOrCreate({ email, locale: "es" });
+    const msg = await latestMessage(email);
+    assert.equal(msg.subject, `Termina de registrarte en ${PROJECT_NAME}`);
+    assert.ok(msg.body_text.includes("El enlace caduca en 7 días."), msg.body_text);
+    assert.ok(msg.body_html.includes('<html lang="es">'));
+    const res = await c.magicLinks.authenticate({ token: msg.token, telemetry_id: "026ac93b-8cdf-4b82-9d3d-b5ab3ff4bf9b" });
+    assert.equal(res.user_id, sent.user_id);
+
+    const invited = uniqueEmail("fr");
+    await c.magicLinks.email.invite({ email: invited, locale: "fr" });
+    assert.equal((await latestMessage(invited)).subject, `Vous êtes invité à rejoindre ${PROJECT_NAME}`);
+
+    for (const locale of ["ja", "de-DE"]) {
+      await expectStytchError(c.magicLinks.email.loginOrCreate({ email: uniqueEmail("loc"), locale }), { status_code: 400, error_type: "invalid_locale" });
+    }
+  });
+});

@@ -114,3 +114,82 @@ describe("otps.whatsapp and otps.email", () => {
     assert.equal(authed.session.authentication_factors.length, 2);
   });
 });
+
+const PROJECT_NAME = "Latch development project";
+
+describe("otps: sessions, attributes, locales and email send", () => {
+  test("authenticate with session_jwt and session_custom_claims: factors accumulate, claims reach the JWT", async () => {
+    const first = await signIn(c, uniqueEmail("jwtmfa"));
+    const phone = uniquePhone();
+    const sent = await c.otps.sms.send({ phone_number: phone, session_jwt: first.session_jwt });
+    assert.equal(sent.user_id, first.user_id);
+    const m = await code(phone);
+    const res = await c.otps.authenticate({
+      method_id: sent.phone_id,
+      code: m.code,
+      session_jwt: first.session_jwt,
+      session_custom_claims: { plan: "pro", seats: 3 },
+      telemetry_id: "026ac93b-8cdf-4b82-9d3d-b5ab3ff4bf9b", // accepted, ignored: Latch has no fraud service
+    });
+    assert.equal(res.session.session_id, first.session.session_id);
+    assert.deepEqual(res.session.authentication_factors.map((f) => `${f.type}/${f.delivery_method}`), ["magic_link/email", "otp/sms"]);
+    assert.deepEqual(res.session.authentication_factors[1].phone_number_factor, { phone_id: sent.phone_id, phone_number: phone });
+    assert.deepEqual(res.session.custom_claims, { plan: "pro", seats: 3 });
+    const { payload } = decodeJwt(res.session_jwt);
+    assert.equal(payload.plan, "pro");
+    assert.equal(payload.seats, 3);
+    assert.deepEqual(payload["https://stytch.com/session"].authentication_factors.map((f) => f.type), ["magic_link", "otp"]);
+    const local = await c.sessions.authenticateJwt({ session_jwt: res.session_jwt });
+    assert.equal(local.session.custom_claims.plan, "pro");
+  });
+
+  test("options.ip_match_required compares with the send's attributes", async () => {
+    const email = uniqueEmail("otpip");
+    const attributes = { ip_address: "203.0.113.7", user_agent: "Mozilla/5.0 (sdktest)" };
+    const sent = await c.otps.email.loginOrCreate({ email, attributes });
+    const m = await code(email);
+    await expectStytchError(
+      c.otps.authenticate({ method_id: sent.email_id, code: m.code, attributes: { ...attributes, ip_address: "198.51.100.1" }, options: { ip_match_required: true } }),
+      { status_code: 401, error_type: "attribute_mismatch" },
+    );
+    // The mismatch did not spend the code; the matching IP passes, and the
+    // attributes are recorded on the session.
+    const res = await c.otps.authenticate({ method_id: sent.email_id, code: m.code, attributes, options: { ip_match_required: true }, session_duration_minutes: 10 });
+    assert.equal(res.method_id, sent.email_id);
+    assert.equal(res.session.attributes.ip_address, "203.0.113.7");
+    assert.equal(res.session.attributes.user_agent, "Mozilla/5.0 (sdktest)");
+  });
+
+  test("locale: an SMS in Spanish, a Japanese WhatsApp, and email refuses an SMS-only locale", async () => {
+    const phone = uniquePhone();
+    await c.otps.sms.loginOrCreate({ phone_number: phone, locale: "es" });
+    const es = await code(phone);
+    assert.equal(es.body_text, `Tu código de verificación de ${PROJECT_NAME} es ${es.code}. Caduca en 2 minutos.`);
+
+    const wa = uniquePhone();
+    await c.otps.whatsapp.loginOrCreate({ phone_number: wa, locale: "ja", expiration_minutes: 5 });
+    const ja = await code(wa);
+    assert.equal(ja.body_text, `${PROJECT_NAME}の認証コードは${ja.code}です。有効期限は5分です。`);
+
+    await expectStytchError(c.otps.email.loginOrCreate({ email: uniqueEmail("ja"), locale: "ja" }), { status_code: 400, error_type: "invalid_locale" });
+    await expectStytchError(c.otps.sms.loginOrCreate({ phone_number: uniquePhone(), locale: "xx" }), { status_code: 400, error_type: "invalid_locale" });
+  });
+
+  test("email.send to an existing user's address → outbox code → authenticate", async () => {
+    const email = uniqueEmail("otpsend");
+    const created = await c.users.create({ email });
+    const sent = await c.otps.email.send({ email, locale: "fr" });
+    assertRequestId(sent);
+    assert.equal(sent.user_id, created.user_id);
+    assert.equal(sent.email_id, created.email_id);
+    const m = await code(email);
+    assert.equal(m.channel, "email");
+    assert.equal(m.subject, `Votre code de vérification pour ${PROJECT_NAME}`);
+    assert.ok(m.body_text.startsWith(`Votre code de vérification pour ${PROJECT_NAME} est ${m.code}.`));
+    const res = await c.otps.authenticate({ method_id: sent.email_id, code: m.code, session_duration_minutes: 15 });
+    assert.equal(res.user_id, created.user_id);
+    assert.deepEqual(res.session.authentication_factors[0].email_factor, { email_id: created.email_id, email_address: email });
+    assert.equal(res.user.emails[0].verified, true);
+    await expectStytchError(c.otps.authenticate({ method_id: sent.email_id, code: m.code }), { status_code: 401, error_type: "unable_to_auth_otp_code" });
+  });
+});
