@@ -102,6 +102,40 @@ describe("passwords", () => {
     assert.equal(auth.user_id, res.user_id);
   });
 
+  // One vector per hash type Stytch documents, each produced by an
+  // independent implementation (the sources are in internal/hashes/vectors_test.go).
+  const CHS = "correct horse battery staple";
+  const UNI = "pässwörd✓ 🔑";
+  const vectors = [
+    ["md_5", UNI, { hash: "WsQVkVjFY1lIu+mHCQbmfg==", md_5_config: { prepend_salt: "ünï", append_salt: "" } }],
+    ["sha_1", CHS, { hash: "8E3B376F9EE8B23F4742696E8C692EBF6B61C6F2", sha_1_config: { prepend_salt: "s4lt$", append_salt: "!pepper" } }],
+    ["sha_512", CHS, { hash: "FsQ7O_8Z2H-0qs-E09mXnFwUVAKeNkdxbNSgKKLOKzZhXYtpsgo26zh9yxgilePVqcgMjl3Vex0a5UC39KaRAA", sha_512_config: { prepend_salt: "s4lt$", append_salt: "!pepper" } }],
+    ["bcrypt", CHS, { hash: "$2y$10$jSn8jGHaVrK8i1Nmp/HZK.pPAxfT0vcFpeT01ljZVuIMfDbV.94XC" }],
+    ["argon_2i", UNI, { hash: "$argon2i$v=19$m=2048,t=2,p=2$bWgxT2xseXp2VFlhV2VQTA$eeBnH3qiVr+rSz4H3+I/EYlyCTQw6fvR2RVSgi965qk" }],
+    ["argon_2id", CHS, { hash: "$argon2id$v=19$m=4096,t=3,p=1$Lk9ISUo2bXlCSUxNeGxiMA$fkBPRKOAxuajnxTp7cTpQndXe4DY+WgTlwvpFnWGLSU" }],
+    ["scrypt", UNI, { hash: "98dff3722d478379e2b81eea323946cf0808d9af6b106b27d0c127af4d650f1c708363540b95be7c7dc6c806195accdbf3131d1b787ae6fde114182281d00283",
+      scrypt_config: { salt: "dQs7fwbIA5Up2WUZFyc-t8K2Lgir0uyCpW0BouP4mhQ", n_parameter: 2048, r_parameter: 4, p_parameter: 2, key_length: 64 } }],
+    ["phpass", "compL3X!", { hash: "$P$FiS0N5L672xzQx1rt1vgdJQRYKnQM9/" }],
+    ["pbkdf_2", UNI, { hash: "f71ad7c0cc9cad6a992c34e499a84e1c0bd573efb611d5e0aefb17fd622e151b71114c309e666663de187e07b0e0a6fb89434f641cb6aafcfa9784f3078f9372",
+      pbkdf_2_config: { salt: "llxXhBytiXWzcvQjD5847nh8F+FxR43h", iteration_amount: 2000, key_length: 64, algorithm: "sha512" } }],
+  ];
+  for (const [hash_type, password, fields] of vectors) {
+    test(`migrate a ${hash_type} hash from another implementation, then log in with it`, async () => {
+      const email = uniqueEmail(`mig-${hash_type}`);
+      const res = await c.passwords.migrate({ email, hash_type, ...fields });
+      assert.equal(res.user_created, true);
+      assert.equal(res.email_id, res.user.emails[0].email_id);
+      assert.equal(res.user.password.requires_reset, false);
+      await expectStytchError(c.passwords.authenticate({ email, password: password + "x" }), { status_code: 401, error_type: "unauthorized_credentials" });
+      const auth = await c.passwords.authenticate({ email, password, session_duration_minutes: 5 });
+      assert.equal(auth.user_id, res.user_id);
+      assert.equal(auth.session.authentication_factors[0].type, "password");
+      // The first login rehashed it to argon2id; it keeps working.
+      const again = await c.passwords.authenticate({ email, password });
+      assert.equal(again.user_id, res.user_id);
+    });
+  }
+
   test("email reset, existing-password reset, session reset", async () => {
     const email = uniqueEmail("reset");
     const created = await c.passwords.create({ email, password: STRONG, session_duration_minutes: 60 });
