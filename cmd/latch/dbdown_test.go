@@ -135,7 +135,9 @@ func TestDatabaseOutage(t *testing.T) {
 		gate = g
 	}
 	dir := t.TempDir()
-	srv := startLatch(t, dir, nil, "--database-url", u.String(), "--rate-limits", "off")
+	hooks := startHookReceiver(t)
+	env := []string{"LATCH_MASTER_KEY=" + randomKey(), "SSL_CERT_FILE=" + hooks.certFile}
+	srv := startLatch(t, dir, env, "--database-url", u.String(), "--rate-limits", "off")
 	var creds struct {
 		ProjectID string `json:"project_id"`
 		Secret    string `json:"secret"`
@@ -146,7 +148,10 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	json.Unmarshal(b, &creds)
 	c := newAPIClient(t, creds.ProjectID, creds.Secret, dir)
+	latchCLI(t, env, "webhooks", "create", "--database-url", u.String(), "--project", creds.ProjectID, "--url", hooks.URL, "--json")
 	user := c.must(t, srv.URL, "POST", "/v1/users", map[string]any{"email": "before@example.com"}, 201)
+	sess := c.must(t, srv.URL, "POST", "/v1/passwords", map[string]any{"email": "sess@example.com",
+		"password": "an outage-proof passphrase 61", "session_duration_minutes": 60}, 200)
 	c.must(t, srv.URL, "GET", "/readyz", nil, 200)
 
 	gate.down(t)
@@ -193,6 +198,33 @@ func TestDatabaseOutage(t *testing.T) {
 		out := c.must(t, srv.URL, "GET", "/v1/dev/outbox?to=after@example.com", nil, 200)
 		msgs, _ := out["messages"].([]any)
 		return len(msgs) == 1 && msgs[0].(map[string]any)["status"] == "sent"
+	})
+	// A session from before the outage is still good.
+	again := c.must(t, srv.URL, "POST", "/v1/sessions/authenticate", map[string]any{"session_token": sess["session_token"]}, 200)
+	if again["session"].(map[string]any)["session_id"] != sess["session"].(map[string]any)["session_id"] {
+		t.Fatalf("session after the outage: %v", again)
+	}
+	// The webhook dispatcher, which also failed its polls, delivers every
+	// event in the log, from before the outage and after it.
+	var logged struct {
+		Events []struct {
+			EventID string `json:"event_id"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(latchCLI(t, env, "webhooks", "events", "--database-url", u.String(), "--project", creds.ProjectID, "--json"), &logged); err != nil {
+		t.Fatal(err)
+	}
+	if len(logged.Events) < 5 { // before's and after's user.create, sess's user.create, password.update, session.create
+		t.Fatalf("event log holds %d events", len(logged.Events))
+	}
+	waitFor(t, 30*time.Second, "every event to reach the webhook receiver after the outage", func() bool {
+		got := hooks.snapshot()
+		for _, e := range logged.Events {
+			if got[e.EventID] == 0 {
+				return false
+			}
+		}
+		return true
 	})
 	// Nothing was half-written while it was down.
 	search := c.must(t, srv.URL, "POST", "/v1/users/search", map[string]any{"query": map[string]any{"operator": "AND",
