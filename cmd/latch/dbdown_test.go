@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -138,17 +137,9 @@ func TestDatabaseOutage(t *testing.T) {
 	hooks := startHookReceiver(t)
 	env := []string{"LATCH_MASTER_KEY=" + randomKey(), "SSL_CERT_FILE=" + hooks.certFile}
 	srv := startLatch(t, dir, env, "--database-url", u.String(), "--rate-limits", "off")
-	var creds struct {
-		ProjectID string `json:"project_id"`
-		Secret    string `json:"secret"`
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.Unmarshal(b, &creds)
-	c := newAPIClient(t, creds.ProjectID, creds.Secret, dir)
-	latchCLI(t, env, "webhooks", "create", "--database-url", u.String(), "--project", creds.ProjectID, "--url", hooks.URL, "--json")
+	projectID, secret := devCredentials(t, dir)
+	c := newAPIClient(t, projectID, secret, dir)
+	latchCLI(t, env, "webhooks", "create", "--database-url", u.String(), "--project", projectID, "--url", hooks.URL, "--json")
 	user := c.must(t, srv.URL, "POST", "/v1/users", map[string]any{"email": "before@example.com"}, 201)
 	sess := c.must(t, srv.URL, "POST", "/v1/passwords", map[string]any{"email": "sess@example.com",
 		"password": "an outage-proof passphrase 61", "session_duration_minutes": 60}, 200)
@@ -211,7 +202,7 @@ func TestDatabaseOutage(t *testing.T) {
 			EventID string `json:"event_id"`
 		} `json:"events"`
 	}
-	if err := json.Unmarshal(latchCLI(t, env, "webhooks", "events", "--database-url", u.String(), "--project", creds.ProjectID, "--json"), &logged); err != nil {
+	if err := json.Unmarshal(latchCLI(t, env, "webhooks", "events", "--database-url", u.String(), "--project", projectID, "--json"), &logged); err != nil {
 		t.Fatal(err)
 	}
 	if len(logged.Events) < 5 { // before's and after's user.create, sess's user.create, password.update, session.create

@@ -96,21 +96,14 @@ func TestFirstStartBannerAndCredentials(t *testing.T) {
 func TestSIGTERMFinishesInFlightRequests(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startLatch(t, dir, nil)
-	var c struct {
-		ProjectID string `json:"project_id"`
-		Secret    string `json:"secret"`
-	}
-	raw, _ := os.ReadFile(filepath.Join(dir, "credentials.json"))
-	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatal(err)
-	}
-	api := newAPIClient(t, c.ProjectID, c.Secret, dir)
+	projectID, secret := devCredentials(t, dir)
+	api := newAPIClient(t, projectID, secret, dir)
 
 	// A users.create whose body arrives in two parts, the second only after
 	// the server has begun shutting down.
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", p.URL+"/v1/users", pr)
-	req.SetBasicAuth(c.ProjectID, c.Secret)
+	req.SetBasicAuth(projectID, secret)
 	type result struct {
 		status int
 		body   map[string]any

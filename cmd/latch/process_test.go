@@ -160,6 +160,23 @@ func (p *latchProc) stop(t *testing.T) {
 	}
 }
 
+// devCredentials reads the development project a first start wrote.
+func devCredentials(t *testing.T, dir string) (projectID, secret string) {
+	t.Helper()
+	var c struct {
+		ProjectID string `json:"project_id"`
+		Secret    string `json:"secret"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil || c.ProjectID == "" || c.Secret == "" {
+		t.Fatalf("credentials.json = %s (%v)", b, err)
+	}
+	return c.ProjectID, c.Secret
+}
+
 // latchCLI runs an operator command and returns its stdout.
 func latchCLI(t *testing.T, env []string, args ...string) []byte {
 	t.Helper()

@@ -6,27 +6,9 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// devCredentials reads the development project a first start wrote.
-func devCredentials(t *testing.T, dir string) (projectID, secret string) {
-	t.Helper()
-	var c struct {
-		ProjectID string `json:"project_id"`
-		Secret    string `json:"secret"`
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &c); err != nil || c.ProjectID == "" || c.Secret == "" {
-		t.Fatalf("credentials.json = %s (%v)", b, err)
-	}
-	return c.ProjectID, c.Secret
-}
 
 // logRecords returns the JSON log records of p whose msg contains substr.
 func logRecords(t *testing.T, p *latchProc, substr string) []map[string]any {

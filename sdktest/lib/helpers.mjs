@@ -171,3 +171,35 @@ export async function latchCLI(...args) {
     });
   });
 }
+
+/** RFC 4648 base32 (upper case, padding optional) to bytes. */
+export function base32Decode(s) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const clean = s.replace(/=+$/, "").toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of clean) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) throw new Error(`not base32: ${ch}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+export const TOTP_PERIOD_MS = 30_000;
+
+/** RFC 6238 TOTP: HMAC-SHA-1, 6 digits, 30 s steps, at time ms. */
+export function totp(secret, ms = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / TOTP_PERIOD_MS)));
+  const mac = crypto.createHmac("sha1", base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const bin = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(bin % 1_000_000).padStart(6, "0");
+}

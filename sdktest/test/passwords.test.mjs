@@ -17,38 +17,13 @@ import {
   isoWithin,
   DEFAULT_REDIRECT,
   ID,
+  totp,
 } from "../lib/helpers.mjs";
 
 const c = client();
 const STRONG = "correct horse battery staple 9";
 const SESSION_CLAIM = "https://stytch.com/session";
 const SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-
-/** RFC 4648 base32 to bytes. */
-function base32Decode(s) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of s.replace(/=+$/, "").toUpperCase()) {
-    value = (value << 5) | alphabet.indexOf(ch);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** RFC 6238: HMAC-SHA-1, 6 digits, 30 s steps. */
-function totp(secret, ms = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 30_000)));
-  const mac = crypto.createHmac("sha1", base32Decode(secret)).update(counter).digest();
-  const bin = mac.readUInt32BE(mac[mac.length - 1] & 0x0f) & 0x7fffffff;
-  return String(bin % 1_000_000).padStart(6, "0");
-}
 
 /** The password factor as the SDK's AuthenticationFactor type has it. */
 function assertPasswordFactor(f) {

@@ -3,7 +3,6 @@
 // existing session), recover (single use) and recoveryCodes.
 
 import assert from "node:assert/strict";
-import crypto from "node:crypto";
 import { describe, test, before } from "node:test";
 import {
   other,
@@ -14,48 +13,20 @@ import {
   decodeJwt,
   signIn,
   ID,
+  totp,
+  base32Decode,
+  TOTP_PERIOD_MS,
 } from "../lib/helpers.mjs";
 
 const c = client();
 const SESSION_CLAIM = "https://stytch.com/session";
 const TOTP_ID = /^totp-test-[0-9a-f-]{36}$/;
 const RECOVERY_CODE = /^[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}$/;
-const PERIOD_MS = 30_000;
-
-/** RFC 4648 base32 (upper case, padding optional) to bytes. */
-function base32Decode(s) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  const clean = s.replace(/=+$/, "").toUpperCase();
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of clean) {
-    const i = alphabet.indexOf(ch);
-    if (i < 0) throw new Error(`not base32: ${ch}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** RFC 6238 TOTP: HMAC-SHA-1, 6 digits, 30 s steps, at time ms. */
-function totp(secret, ms = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(ms / PERIOD_MS)));
-  const mac = crypto.createHmac("sha1", base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const bin = mac.readUInt32BE(offset) & 0x7fffffff;
-  return String(bin % 1_000_000).padStart(6, "0");
-}
 
 /** A 6-digit code that is not valid anywhere near now. */
 function wrongCode(secret) {
   const now = Date.now();
-  const near = new Set([-2, -1, 0, 1, 2].map((k) => totp(secret, now + k * PERIOD_MS)));
+  const near = new Set([-2, -1, 0, 1, 2].map((k) => totp(secret, now + k * TOTP_PERIOD_MS)));
   return ["000000", "111111", "222222", "333333", "444444", "555555"].find((x) => !near.has(x));
 }
 
@@ -153,7 +124,7 @@ describe("totps.create → authenticate → recover → recoveryCodes", () => {
   });
 
   test("the next step's code works (clock skew of one step), without a session", async () => {
-    const res = await c.totps.authenticate({ user_id: user.user_id, totp_code: totp(created.secret, Date.now() + PERIOD_MS) });
+    const res = await c.totps.authenticate({ user_id: user.user_id, totp_code: totp(created.secret, Date.now() + TOTP_PERIOD_MS) });
     assert.equal(res.status_code, 200);
     assert.equal(res.totp_id, created.totp_id);
     assert.equal(res.session_token, "");
