@@ -590,7 +590,7 @@ func printBanner(out *os.File, base string, cfg config.Config, c *Credentials, c
 // Redis when a URL is given, else in process.
 func rateLimiter(cfg config.Config, log *slog.Logger) (ratelimit.Limiter, func(), error) {
 	if cfg.RateLimits == "off" {
-		log.Warn("RATE LIMITS ARE OFF (--rate-limits=off): every send and authenticate endpoint is unlimited; use this only for load tests and local benchmarks")
+		log.Warn("RATE LIMITS ARE OFF (--rate-limits=off or LATCH_RATE_LIMITS=off): every send and authenticate endpoint is unlimited; use this only for load tests and local benchmarks")
 		return nil, func() {}, nil
 	}
 	if cfg.RedisURL == "" {
