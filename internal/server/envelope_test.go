@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/latchhq/latch/internal/hashes"
 	"github.com/latchhq/latch/internal/httpx"
 	"github.com/latchhq/latch/internal/tenant"
 )
@@ -218,6 +220,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`latch_http_requests_total{route="GET /readyz",status="200"} 1`,
 		`latch_http_requests_total{route="not_found",status="404"} 1`,
 		`latch_http_request_duration_seconds_count{route="POST /v1/users",status="201"} 1`,
+		"latch_password_hashes_in_flight 0",
+		"latch_password_hashes_queued 0",
+		fmt.Sprintf("latch_password_hash_memory_budget_bytes %g", float64(hashes.DefaultMemoryBudget(hashes.DefaultParams, 0))),
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)

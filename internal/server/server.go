@@ -218,6 +218,7 @@ func New(st store.Store, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("password hashing: %w", err)
 	}
+	registerHashMetrics(reg, hasher)
 	pwSvc := &passwords.Service{Store: st, Clock: o.Clock, Hasher: hasher, Strength: strength.NewChecker(0),
 		Sessions: sessionSvc, Outbox: outbox, Redirects: projectSvc, PublicURL: o.PublicURL,
 		Policies: func(ctx context.Context, projectID string) (passwords.Policy, error) {
@@ -283,6 +284,20 @@ func New(st store.Store, o Options) (*App, error) {
 		clock:     o.Clock,
 		retention: o.Retention,
 	}, nil
+}
+
+// registerHashMetrics exposes the password hasher's load: how close logins
+// are to the memory budget, and how many wait for room.
+func registerHashMetrics(reg prometheus.Registerer, h *hashes.Hasher) {
+	gauge := func(name, help string, v func(hashes.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return v(h.Stats()) })
+	}
+	reg.MustRegister(
+		gauge("latch_password_hashes_in_flight", "Password hashes and verifications running now.", func(s hashes.Stats) float64 { return float64(s.InFlight) }),
+		gauge("latch_password_hashes_queued", "Password hashes and verifications waiting for memory or a slot.", func(s hashes.Stats) float64 { return float64(s.Queued) }),
+		gauge("latch_password_hash_memory_bytes", "Memory reserved by running password hashes.", func(s hashes.Stats) float64 { return float64(s.InFlightBytes) }),
+		gauge("latch_password_hash_memory_budget_bytes", "The password hashing memory budget (--hash-memory).", func(s hashes.Stats) float64 { return float64(s.MemoryBudget) }),
+	)
 }
 
 // routeTable is the server's one ServeMux and every pattern registered on
