@@ -41,7 +41,7 @@ echo; echo "## latchload, Latch in process, SQLite"
 "$bin/latchload" -duration "$D"
 
 echo; echo "## latchload, passwords and OTP sends (SQLite)"
-"$bin/latchload" -duration "$D" -scenarios plain,argon2id-raw,password-login,otp-send
+"$bin/latchload" -duration "$D" -scenarios plain,argon2id-raw,argon2id-raw-pooled,password-login,otp-send
 echo; echo "## password logins against raw argon2id in alternating slices, against latch serve (SQLite)"
 serve 4603 "$bin/data-pw" --rate-limits off
 "$bin/latchload" -duration 20s -scenarios password-ratio,plain,otp-send -target https://127.0.0.1:4603 -target-data-dir "$bin/data-pw" -target-pid "$SP"

@@ -4,12 +4,13 @@ import (
 	"context"
 	"testing"
 
+	pooled "github.com/latchhq/latch/internal/hashes/argon2"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
 
-// BenchmarkArgon2idDefault is the raw argon2id rate at DefaultParams, without
-// the Hasher's semaphore or encoding.
+// BenchmarkArgon2idDefault is the raw argon2id rate at DefaultParams of
+// golang.org/x/crypto/argon2, without the Hasher's semaphore or encoding.
 func BenchmarkArgon2idDefault(b *testing.B) {
 	p := DefaultParams
 	salt := make([]byte, p.SaltLen)
@@ -17,6 +18,18 @@ func BenchmarkArgon2idDefault(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		argon2.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
+	}
+}
+
+// BenchmarkArgon2idPooled is the same with the pooled block memory the
+// Hasher uses (internal/hashes/argon2).
+func BenchmarkArgon2idPooled(b *testing.B) {
+	p := DefaultParams
+	salt := make([]byte, p.SaltLen)
+	pw := []byte("correct horse battery staple")
+	b.ReportAllocs()
+	for b.Loop() {
+		pooled.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/latchhq/latch/internal/hashes/argon2"
 )
 
 // Params are the argon2id parameters Latch hashes new passwords with.
