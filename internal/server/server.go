@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -445,7 +446,11 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	case cfg.TLS == "auto":
-		cert, ca, err := tlsca.Ensure(filepath.Join(cfg.DataDir, "tls"), []string{"localhost", "127.0.0.1", "::1", hostOf(ln.Addr())})
+		publicHost := ""
+		if u, err := url.Parse(cfg.PublicURL); err == nil {
+			publicHost = u.Hostname()
+		}
+		cert, ca, err := tlsca.Ensure(filepath.Join(cfg.DataDir, "tls"), tlsca.ServeHosts(ln.Addr(), publicHost))
 		if err != nil {
 			return err
 		}
@@ -537,13 +542,6 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, out *os.Fil
 	<-workersDone
 	log.Info("stopped")
 	return err
-}
-
-func hostOf(a net.Addr) string {
-	if t, ok := a.(*net.TCPAddr); ok && !t.IP.IsUnspecified() {
-		return t.IP.String()
-	}
-	return "localhost"
 }
 
 // firstProject creates the development project on an empty database and

@@ -481,3 +481,39 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	}
 	return nil
 }
+
+// ServeHosts is what the generated server certificate should cover for a
+// listener on addr: the loopback names always, the listen IP, or (for a
+// wildcard listen such as 0.0.0.0) this machine's host name and every
+// interface address, so clients on the network can verify it too, and
+// the host of the public URL if one is set. Names that cannot appear in a
+// certificate are left out rather than failing the start.
+func ServeHosts(addr net.Addr, publicHost string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	add := func(h string) {
+		if h == "" {
+			return
+		}
+		if _, _, err := parseHosts([]string{h}); err == nil {
+			hosts = append(hosts, h)
+		}
+	}
+	if t, ok := addr.(*net.TCPAddr); ok {
+		if !t.IP.IsUnspecified() {
+			add(t.IP.String())
+		} else {
+			if name, err := os.Hostname(); err == nil {
+				add(name)
+			}
+			if addrs, err := net.InterfaceAddrs(); err == nil {
+				for _, a := range addrs {
+					if n, ok := a.(*net.IPNet); ok && !n.IP.IsLinkLocalUnicast() {
+						add(n.IP.String())
+					}
+				}
+			}
+		}
+	}
+	add(publicHost)
+	return hosts
+}

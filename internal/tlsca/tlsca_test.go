@@ -523,3 +523,29 @@ func snapshot(dir string) map[string]string {
 	}
 	return m
 }
+
+func TestServeHosts(t *testing.T) {
+	specific := ServeHosts(&net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 4000}, "auth.example.com")
+	if !slices.Equal(specific, []string{"localhost", "127.0.0.1", "::1", "10.1.2.3", "auth.example.com"}) {
+		t.Fatalf("specific listen: %v", specific)
+	}
+	if got := ServeHosts(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, "bad host!"); !slices.Equal(got, []string{"localhost", "127.0.0.1", "::1", "127.0.0.1"}) {
+		t.Fatalf("an unusable public host must be left out: %v", got)
+	}
+
+	// A wildcard listen covers every interface address of this machine.
+	wild := ServeHosts(&net.TCPAddr{IP: net.IPv4zero, Port: 4000}, "")
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLinkLocalUnicast() && !slices.Contains(wild, n.IP.String()) {
+			t.Errorf("wildcard listen misses interface address %s: %v", n.IP, wild)
+		}
+	}
+	// And Ensure accepts the whole list.
+	if _, _, err := Ensure(t.TempDir(), wild); err != nil {
+		t.Fatalf("Ensure(%v): %v", wild, err)
+	}
+}
