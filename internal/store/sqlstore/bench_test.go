@@ -26,9 +26,13 @@ type benchFixture struct {
 }
 
 func newBenchFixture(b *testing.B, withUsers bool) *benchFixture {
+	return newBenchFixtureOn(b, openSQLiteStore(b), withUsers)
+}
+
+func newBenchFixtureOn(b *testing.B, st *Store, withUsers bool) *benchFixture {
 	b.Helper()
 	ctx := context.Background()
-	f := &benchFixture{s: openSQLiteStore(b), project: "project-test-" + uuid.NewString()}
+	f := &benchFixture{s: st, project: "project-test-" + uuid.NewString()}
 	if err := f.s.CreateProject(ctx, &store.Project{ID: f.project, Name: "Bench", Vertical: "CONSUMER", Environment: "test",
 		SecretHash: "h", PublicToken: "public-token-test-" + uuid.NewString(), CreatedAt: benchBase}); err != nil {
 		b.Fatal(err)
@@ -88,8 +92,15 @@ func BenchmarkGetSessionByTokenHash(b *testing.B) {
 	})
 }
 
-func BenchmarkGetUser(b *testing.B) {
-	f := newBenchFixture(b, true)
+func BenchmarkGetUser(b *testing.B) { benchGetUser(b, newBenchFixture(b, true)) }
+
+// BenchmarkGetUserPostgres is GetUser over a network round trip (skipped
+// without LATCH_TEST_POSTGRES_URL).
+func BenchmarkGetUserPostgres(b *testing.B) {
+	benchGetUser(b, newBenchFixtureOn(b, openPostgresStore(b), true))
+}
+
+func benchGetUser(b *testing.B, f *benchFixture) {
 	ctx := context.Background()
 	var next atomic.Uint64
 	b.ReportAllocs()

@@ -94,16 +94,59 @@ func (s *Store) sessionWithUserQuery(byID bool) string {
 	if byID {
 		where = "s.id = $1 AND s.project_id = $2"
 	}
-	return `SELECT ` + prefixed("s.", sessionCols) + `, ` + prefixed("u.", userCols) + `,
-		(SELECT ` + s.d.jsonRows("e.id, e.address, e.verified, e.created_at", "e.created_at, e.id") + `
+	return `SELECT ` + prefixed("s.", sessionCols) + `, ` + prefixed("u.", userCols) + `, ` + s.userFactorColumns() + `
+		FROM sessions s JOIN users u ON u.project_id = s.project_id AND u.id = s.user_id WHERE ` + where
+}
+
+// userFactorColumns selects the factors of the user aliased u as four JSON
+// arrays (emails, phones, TOTPs, password), so a user and its factors come
+// back in one row; userFactors.decode reads them.
+func (s *Store) userFactorColumns() string {
+	return `(SELECT ` + s.d.jsonRows("e.id, e.address, e.verified, e.created_at", "e.created_at, e.id") + `
 			FROM emails e WHERE e.project_id = u.project_id AND e.user_id = u.id),
 		(SELECT ` + s.d.jsonRows("p.id, p.number, p.verified, p.created_at", "p.created_at, p.id") + `
 			FROM phone_numbers p WHERE p.project_id = u.project_id AND p.user_id = u.id),
 		(SELECT ` + s.d.jsonRows("t.id, t.verified, t.expires_at", "t.created_at, t.id") + `
 			FROM totps t WHERE t.project_id = u.project_id AND t.user_id = u.id),
 		(SELECT ` + s.d.jsonRows("w.id, w.requires_reset", "w.id") + `
-			FROM passwords w WHERE w.project_id = u.project_id AND w.user_id = u.id)
-		FROM sessions s JOIN users u ON u.project_id = s.project_id AND u.id = s.user_id WHERE ` + where
+			FROM passwords w WHERE w.project_id = u.project_id AND w.user_id = u.id)`
+}
+
+// userFactors receives userFactorColumns.
+type userFactors struct{ emails, phones, totps, passwords string }
+
+func (f *userFactors) dest() []any { return []any{&f.emails, &f.phones, &f.totps, &f.passwords} }
+
+func (f *userFactors) decode(u *store.User) error {
+	var rows [][4]any
+	if err := json.Unmarshal([]byte(f.emails), &rows); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		u.Emails = append(u.Emails, store.Email{ID: str(r[0]), UserID: u.ID, Address: str(r[1]), Verified: truthy(r[2]), CreatedAt: fromUS(num(r[3]))})
+	}
+	rows = rows[:0]
+	if err := json.Unmarshal([]byte(f.phones), &rows); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		u.Phones = append(u.Phones, store.Phone{ID: str(r[0]), UserID: u.ID, Number: str(r[1]), Verified: truthy(r[2]), CreatedAt: fromUS(num(r[3]))})
+	}
+	var small [][3]any
+	if err := json.Unmarshal([]byte(f.totps), &small); err != nil {
+		return err
+	}
+	for _, r := range small {
+		u.TOTPs = append(u.TOTPs, store.UserTOTP{ID: str(r[0]), Verified: truthy(r[1]), ExpiresAt: fromUS(num(r[2]))})
+	}
+	small = small[:0]
+	if err := json.Unmarshal([]byte(f.passwords), &small); err != nil {
+		return err
+	}
+	for _, r := range small {
+		u.Password = &store.UserPassword{ID: str(r[0]), RequiresReset: truthy(r[1])}
+	}
+	return nil
 }
 
 func (s *Store) GetSessionWithUser(ctx context.Context, projectID, sessionID, tokenHash string) (*store.Session, *store.User, error) {
@@ -113,44 +156,20 @@ func (s *Store) GetSessionWithUser(ctx context.Context, projectID, sessionID, to
 	}
 	var ss store.Session
 	var started, last, expires, updated int64
-	var attrs, factors, claims, emails, phones, totps, passwords string
+	var attrs, factors, claims string
 	var uc userScan
+	var uf userFactors
 	dest := []any{&ss.ProjectID, &ss.ID, &ss.UserID, &ss.TokenHash, &started, &last, &expires, &attrs, &factors, &claims, &updated}
 	dest = append(dest, uc.dest()...)
-	dest = append(dest, &emails, &phones, &totps, &passwords)
+	dest = append(dest, uf.dest()...)
 	if err := s.r.QueryRowContext(ctx, s.sessionWithUserQuery(sessionID != ""), key, projectID).Scan(dest...); err != nil {
 		return nil, nil, wrap(err)
 	}
 	ss.StartedAt, ss.LastAccessedAt, ss.ExpiresAt, ss.UpdatedAt = fromUS(started), fromUS(last), fromUS(expires), fromUS(updated)
 	ss.Attributes, ss.Factors, ss.CustomClaims = json.RawMessage(attrs), json.RawMessage(factors), json.RawMessage(claims)
 	u := uc.user()
-	var rows [][4]any
-	if err := json.Unmarshal([]byte(emails), &rows); err != nil {
+	if err := uf.decode(u); err != nil {
 		return nil, nil, err
-	}
-	for _, r := range rows {
-		u.Emails = append(u.Emails, store.Email{ID: str(r[0]), UserID: u.ID, Address: str(r[1]), Verified: truthy(r[2]), CreatedAt: fromUS(num(r[3]))})
-	}
-	rows = rows[:0]
-	if err := json.Unmarshal([]byte(phones), &rows); err != nil {
-		return nil, nil, err
-	}
-	for _, r := range rows {
-		u.Phones = append(u.Phones, store.Phone{ID: str(r[0]), UserID: u.ID, Number: str(r[1]), Verified: truthy(r[2]), CreatedAt: fromUS(num(r[3]))})
-	}
-	var small [][3]any
-	if err := json.Unmarshal([]byte(totps), &small); err != nil {
-		return nil, nil, err
-	}
-	for _, r := range small {
-		u.TOTPs = append(u.TOTPs, store.UserTOTP{ID: str(r[0]), Verified: truthy(r[1]), ExpiresAt: fromUS(num(r[2]))})
-	}
-	small = small[:0]
-	if err := json.Unmarshal([]byte(passwords), &small); err != nil {
-		return nil, nil, err
-	}
-	for _, r := range small {
-		u.Password = &store.UserPassword{ID: str(r[0]), RequiresReset: truthy(r[1])}
 	}
 	return &ss, u, nil
 }

@@ -34,13 +34,17 @@ type dialect struct {
 	// jsonRows aggregates rows into a JSON array of arrays, ordered; it
 	// never yields NULL.
 	jsonRows func(cols, order string) string
+	// userFactorsInline reads a user's factors in the user's own row. It
+	// saves PostgreSQL a round trip (103 µs against 123 µs per GetUser);
+	// in-process SQLite answers two plain queries faster (20 µs against 34).
+	userFactorsInline bool
 }
 
 var (
 	sqliteDialect = dialect{name: "sqlite", jsonRows: func(cols, order string) string {
 		return "json_group_array(json_array(" + cols + ") ORDER BY " + order + ")"
 	}}
-	postgresDialect = dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED", jsonRows: func(cols, order string) string {
+	postgresDialect = dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED", userFactorsInline: true, jsonRows: func(cols, order string) string {
 		return "COALESCE(json_agg(json_build_array(" + cols + ") ORDER BY " + order + "), '[]')"
 	}}
 )

@@ -50,7 +50,7 @@ func TestSQLiteConcurrency(t *testing.T) {
 }
 
 // postgresURL returns the test server's URL or skips t.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv(pgURLEnv)
 	if u == "" {
@@ -60,7 +60,7 @@ func postgresURL(t *testing.T) string {
 }
 
 // withParam adds a query parameter to a postgres:// URL.
-func withParam(t *testing.T, raw, key, value string) string {
+func withParam(t testing.TB, raw, key, value string) string {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -74,7 +74,7 @@ func withParam(t *testing.T, raw, key, value string) string {
 
 // newPostgresSchema creates an empty schema latch_test_<random>, dropped
 // with everything in it when t ends, and returns the store URL bound to it.
-func newPostgresSchema(t *testing.T, base string) string {
+func newPostgresSchema(t testing.TB, base string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
@@ -99,7 +99,7 @@ func newPostgresSchema(t *testing.T, base string) string {
 
 // openPostgresStore opens a store in a fresh schema. The store is closed
 // before the schema is dropped (cleanups run last-in, first-out).
-func openPostgresStore(t *testing.T) *Store {
+func openPostgresStore(t testing.TB) *Store {
 	t.Helper()
 	u := newPostgresSchema(t, postgresURL(t))
 	s, err := Open(context.Background(), u)

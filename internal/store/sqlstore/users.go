@@ -106,22 +106,35 @@ func scanUser(sc interface{ Scan(...any) error }) (*store.User, error) {
 }
 
 func (s *Store) GetUser(ctx context.Context, projectID, userID string) (*store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE project_id = $1 AND id = $2`, projectID, userID))
-	if err != nil {
-		return nil, err
-	}
-	return u, s.loadFactors(ctx, projectID, []*store.User{u})
+	return s.getUser(ctx, "id", projectID, userID)
 }
 
 func (s *Store) GetUserByExternalID(ctx context.Context, projectID, externalID string) (*store.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE project_id = $1 AND external_id = $2`, projectID, externalID))
-	if err != nil {
-		return nil, err
-	}
-	return u, s.loadFactors(ctx, projectID, []*store.User{u})
+	return s.getUser(ctx, "external_id", projectID, externalID)
 }
 
-// loadFactors fills emails and phones for users, two queries in all.
+// getUser reads the user whose column col equals key, with its factors:
+// in one row where the dialect prefers it, else the user and then one
+// query for its factors.
+func (s *Store) getUser(ctx context.Context, col, projectID, key string) (*store.User, error) {
+	if !s.d.userFactorsInline {
+		u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE project_id = $1 AND `+col+` = $2`, projectID, key))
+		if err != nil {
+			return nil, err
+		}
+		return u, s.loadFactors(ctx, projectID, []*store.User{u})
+	}
+	var uc userScan
+	var uf userFactors
+	q := `SELECT ` + prefixed("u.", userCols) + `, ` + s.userFactorColumns() + ` FROM users u WHERE u.project_id = $1 AND u.` + col + ` = $2`
+	if err := s.r.QueryRowContext(ctx, q, projectID, key).Scan(append(uc.dest(), uf.dest()...)...); err != nil {
+		return nil, wrap(err)
+	}
+	u := uc.user()
+	return u, uf.decode(u)
+}
+
+// loadFactors fills the factors of many users (a search page) in one query.
 func (s *Store) loadFactors(ctx context.Context, projectID string, users []*store.User) error {
 	if len(users) == 0 {
 		return nil
