@@ -165,12 +165,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 type authenticateRequest struct {
-	Token      string           `json:"token"`
-	Attributes *wire.Attributes `json:"attributes"`
-	Options    *struct {
-		IPMatchRequired        bool `json:"ip_match_required"`
-		UserAgentMatchRequired bool `json:"user_agent_match_required"`
-	} `json:"options"`
+	Token      string             `json:"token"`
+	Attributes *wire.Attributes   `json:"attributes"`
+	Options    *wire.MatchOptions `json:"options"`
 	sessions.RequestFields
 	CodeVerifier string `json:"code_verifier"`
 	// TelemetryID is decoded so a wrong type is refused, then ignored:
@@ -203,7 +200,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 		in.Attributes = *req.Attributes
 	}
 	if req.Options != nil {
-		in.IPMatch, in.UserAgentMatch = req.Options.IPMatchRequired, req.Options.UserAgentMatchRequired
+		in.Options = *req.Options
 	}
 	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r), in)
 	if err != nil {

@@ -354,12 +354,11 @@ func (s *Service) RedirectTarget(ctx context.Context, projectID, token string) (
 
 // AuthenticateInput is magic_links.authenticate.
 type AuthenticateInput struct {
-	Token          string
-	CodeVerifier   string
-	Attributes     wire.Attributes
-	IPMatch        bool
-	UserAgentMatch bool
-	Session        sessions.Options
+	Token        string
+	CodeVerifier string
+	Attributes   wire.Attributes
+	Options      wire.MatchOptions
+	Session      sessions.Options
 }
 
 // Authenticated is the authenticate result.
@@ -408,7 +407,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	if err := pkce.Check(m.CodeChallenge, in.CodeVerifier); err != nil {
 		return nil, err
 	}
-	if (in.IPMatch && in.Attributes.IPAddress != m.IPAddress) || (in.UserAgentMatch && in.Attributes.UserAgent != m.UserAgent) {
+	if !in.Options.Matches(in.Attributes, m.IPAddress, m.UserAgent) {
 		return nil, apierr.AttributeMismatch
 	}
 	existing, err := s.Sessions.Existing(ctx, s.Store, p, in.Session)

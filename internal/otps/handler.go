@@ -106,13 +106,10 @@ func (h *Handler) send(channel string, loginOrCreate bool) httpx.HandlerFunc {
 }
 
 type authenticateRequest struct {
-	MethodID   string           `json:"method_id"`
-	Code       string           `json:"code"`
-	Attributes *wire.Attributes `json:"attributes"`
-	Options    *struct {
-		IPMatchRequired        bool `json:"ip_match_required"`
-		UserAgentMatchRequired bool `json:"user_agent_match_required"`
-	} `json:"options"`
+	MethodID   string             `json:"method_id"`
+	Code       string             `json:"code"`
+	Attributes *wire.Attributes   `json:"attributes"`
+	Options    *wire.MatchOptions `json:"options"`
 	// TelemetryID is decoded so a wrong type is refused, then ignored:
 	// Latch has no fraud or device-fingerprint service to look it up in.
 	TelemetryID string `json:"telemetry_id"`
@@ -143,7 +140,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) error {
 		in.Attributes = *req.Attributes
 	}
 	if req.Options != nil {
-		in.IPMatch, in.UserAgentMatch = req.Options.IPMatchRequired, req.Options.UserAgentMatchRequired
+		in.Options = *req.Options
 	}
 	res, err := h.Service.Authenticate(r.Context(), httpx.ProjectOf(r), in)
 	if err != nil {

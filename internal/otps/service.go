@@ -278,12 +278,11 @@ func conflict(channel string, err error) error {
 
 // AuthenticateInput is otps.authenticate.
 type AuthenticateInput struct {
-	MethodID       string
-	Code           string
-	Attributes     wire.Attributes
-	IPMatch        bool
-	UserAgentMatch bool
-	Session        sessions.Options
+	MethodID   string
+	Code       string
+	Attributes wire.Attributes
+	Options    wire.MatchOptions
+	Session    sessions.Options
 }
 
 // Authenticated is the authenticate result.
@@ -342,7 +341,7 @@ func (s *Service) Authenticate(ctx context.Context, p tenant.Project, in Authent
 	if !secrets.Equal(o.CodeHash, s.hash(p.ID, in.MethodID, in.Code)) {
 		return nil, apierr.OTPCodeNotFound
 	}
-	if (in.IPMatch && in.Attributes.IPAddress != o.IPAddress) || (in.UserAgentMatch && in.Attributes.UserAgent != o.UserAgent) {
+	if !in.Options.Matches(in.Attributes, o.IPAddress, o.UserAgent) {
 		return nil, apierr.AttributeMismatch
 	}
 	existing, err := s.Sessions.Existing(ctx, s.Store, p, in.Session)

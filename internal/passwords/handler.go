@@ -224,14 +224,11 @@ func (h *Handler) resetStart(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) emailReset(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		sessions.RequestFields
-		Token        string           `json:"token"`
-		Password     string           `json:"password"`
-		CodeVerifier string           `json:"code_verifier"`
-		Attributes   *wire.Attributes `json:"attributes"`
-		Options      *struct {
-			IPMatchRequired        bool `json:"ip_match_required"`
-			UserAgentMatchRequired bool `json:"user_agent_match_required"`
-		} `json:"options"`
+		Token        string             `json:"token"`
+		Password     string             `json:"password"`
+		CodeVerifier string             `json:"code_verifier"`
+		Attributes   *wire.Attributes   `json:"attributes"`
+		Options      *wire.MatchOptions `json:"options"`
 	}
 	if err := httpx.Decode(r, &req); err != nil {
 		return err
@@ -241,7 +238,7 @@ func (h *Handler) emailReset(w http.ResponseWriter, r *http.Request) error {
 		in.Attributes = *req.Attributes
 	}
 	if req.Options != nil {
-		in.IPMatch, in.UserAgentMatch = req.Options.IPMatchRequired, req.Options.UserAgentMatchRequired
+		in.Options = *req.Options
 	}
 	res, err := h.Service.EmailReset(r.Context(), httpx.ProjectOf(r), in)
 	if err != nil {

@@ -658,13 +658,12 @@ func (s *Service) ResetStart(ctx context.Context, p tenant.Project, in ResetStar
 
 // EmailResetInput is passwords.email.reset.
 type EmailResetInput struct {
-	Token          string
-	Password       string
-	CodeVerifier   string
-	Attributes     wire.Attributes
-	IPMatch        bool
-	UserAgentMatch bool
-	Session        sessions.Options
+	Token        string
+	Password     string
+	CodeVerifier string
+	Attributes   wire.Attributes
+	Options      wire.MatchOptions
+	Session      sessions.Options
 }
 
 // EmailReset redeems a reset token once and sets the new password; every
@@ -693,7 +692,7 @@ func (s *Service) EmailReset(ctx context.Context, p tenant.Project, in EmailRese
 	if err := pkce.Check(m.CodeChallenge, in.CodeVerifier); err != nil {
 		return nil, err
 	}
-	if (in.IPMatch && in.Attributes.IPAddress != m.IPAddress) || (in.UserAgentMatch && in.Attributes.UserAgent != m.UserAgent) {
+	if !in.Options.Matches(in.Attributes, m.IPAddress, m.UserAgent) {
 		return nil, apierr.AttributeMismatch
 	}
 	u, err := s.Store.GetUser(ctx, p.ID, m.UserID)

@@ -140,6 +140,19 @@ type Attributes struct {
 	UserAgent string `json:"user_agent"`
 }
 
+// MatchOptions is the options object of an authenticate call: which of the
+// attributes recorded at send must match the ones given now.
+type MatchOptions struct {
+	IPMatchRequired        bool `json:"ip_match_required"`
+	UserAgentMatchRequired bool `json:"user_agent_match_required"`
+}
+
+// Matches reports whether got satisfies o against the attributes recorded
+// when the token or code was sent.
+func (o MatchOptions) Matches(got Attributes, sentIP, sentUserAgent string) bool {
+	return (!o.IPMatchRequired || got.IPAddress == sentIP) && (!o.UserAgentMatchRequired || got.UserAgent == sentUserAgent)
+}
+
 // EmailFactor is the email detail of a factor.
 type EmailFactor struct {
 	EmailID      string `json:"email_id"`
